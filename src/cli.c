@@ -1,0 +1,186 @@
+/*
+ * cli.c - `spoolship` entry point: global options, dispatch to the
+ * subcommands, and the helpers they share.  Usage errors exit 2.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "validate.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: spoolship [-s DIR] COMMAND [OPTIONS] [ARGS]\n"
+		"\n"
+		"  append [-t TABLE] [--sync MODE] [--fill-time] [FILE...]\n"
+		"                 append NDJSON events from files or stdin\n"
+		"  stats [--json] pending events, totals, streams\n"
+		"  peek [-t TABLE] [-n N]\n"
+		"                 print pending events as NDJSON, oldest first\n"
+		"  verify         check every record's CRC and header\n"
+		"\n"
+		"  -s, --spool DIR  spool directory (default ./spool); accepted\n"
+		"                   before or after COMMAND\n"
+		"  -h, --help       this text;  -V, --version  the version\n"
+		"\n"
+		"exit codes: 0 ok, 1 error, 2 usage, 3 some lines rejected,\n"
+		"            4 spool full, 5 verify found damage\n");
+}
+
+int cli_exit_of(int err)
+{
+	if (err == 0)
+		return EXIT_OK;
+	if (err == SPOOLSHIP_ESPOOL_FULL)
+		return EXIT_FULL;
+	if (err == SPOOLSHIP_EINVAL)
+		return EXIT_USAGE;
+	if (err == SPOOLSHIP_ECORRUPT)
+		return EXIT_CORRUPT;
+	if (spoolship_err_is_event(err))
+		return EXIT_REJECTED;
+	return EXIT_ERROR;
+}
+
+void cli_err(const char *what, int err)
+{
+	fprintf(stderr, "spoolship: %s: %s\n", what, spoolship_strerror(err));
+}
+
+void cli_time(int64_t ms, char out[32])
+{
+	if (ms == 0)
+		snprintf(out, 32, "-");
+	else
+		validate_time_format(ms, out);
+}
+
+int cli_open_existing(struct cli_common *c, spoolship_spool **s)
+{
+	char path[4096];
+	struct stat st;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", c->spool);
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "spoolship: no spool at %s: %s\n", c->spool,
+			strerror(errno));
+		return EXIT_ERROR;
+	}
+	rc = spoolship_spool_open(c->spool, NULL, s);
+	if (rc != 0) {
+		fprintf(stderr, "spoolship: cannot open spool %s: %s\n",
+			c->spool, spoolship_strerror(rc));
+		return rc == SPOOLSHIP_EVERSION ? EXIT_ERROR : cli_exit_of(rc);
+	}
+	return EXIT_OK;
+}
+
+static int parse_scaled(const char *s, const char *const *suf,
+			const int64_t *mul, int nsuf, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || *s == '-')
+		return SPOOLSHIP_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s)
+		return SPOOLSHIP_EINVAL;
+	for (int i = 0; i < nsuf; i++) {
+		if (strcmp(end, suf[i]) == 0) {
+			if (v > INT64_MAX / mul[i])
+				return SPOOLSHIP_EINVAL;
+			*out = v * mul[i];
+			return 0;
+		}
+	}
+	return SPOOLSHIP_EINVAL;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	static const char *const suf[] = { "", "K", "M", "G", "k", "T" };
+	static const int64_t mul[] = { 1, 1 << 10, 1 << 20, 1 << 30, 1 << 10,
+				       1LL << 40 };
+	int64_t v;
+	int rc = parse_scaled(s, suf, mul, 6, &v);
+
+	if (rc == 0)
+		*out = (uint64_t)v;
+	return rc;
+}
+
+int cli_parse_duration(const char *s, int64_t *out_ms)
+{
+	static const char *const suf[] = { "", "ms", "s", "m", "h", "d" };
+	static const int64_t mul[] = { 1, 1, 1000, 60000, 3600000, 86400000 };
+
+	return parse_scaled(s, suf, mul, 6, out_ms);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli_common *, int, char **);
+} commands[] = {
+	{ "append", cli_append },
+	{ "stats", cli_stats },
+	{ "peek", cli_peek },
+	{ "verify", cli_verify },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "spool", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common c = { "./spool", "spoolship" };
+	int ch;
+
+	/* '+': stop at the command; its own options follow it. */
+	while ((ch = getopt_long(argc, argv, "+s:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			c.spool = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("spoolship %s (spool format %d)\n",
+			       SPOOLSHIP_VERSION_STRING,
+			       SPOOLSHIP_FORMAT_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			char **sub = argv + optind;
+			int subc = argc - optind;
+
+			optind = 0; /* re-initialise getopt for the subcommand */
+			return commands[i].fn(&c, subc, sub);
+		}
+	}
+	fprintf(stderr, "spoolship: unknown command '%s'\n", argv[optind]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,43 @@
+/*
+ * cli.h - the `spoolship` command's subcommands and what they share.
+ * Exit codes are part of the interface: see docs/cli.md.
+ */
+#ifndef SPOOLSHIP_CLI_H
+#define SPOOLSHIP_CLI_H
+
+#include "spoolship.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,    /* I/O, LMDB, anything else */
+	EXIT_USAGE = 2,    /* bad command line or config */
+	EXIT_REJECTED = 3, /* some input lines were rejected */
+	EXIT_FULL = 4,     /* the spool is full */
+	EXIT_CORRUPT = 5   /* verify found damaged records */
+};
+
+struct cli_common {
+	const char *spool;  /* -s/--spool, default "./spool" */
+	const char *prog;
+};
+
+int cli_append(struct cli_common *c, int argc, char **argv);
+int cli_stats(struct cli_common *c, int argc, char **argv);
+int cli_peek(struct cli_common *c, int argc, char **argv);
+int cli_verify(struct cli_common *c, int argc, char **argv);
+
+/* Opens c->spool for inspection: refuses (with a message) a directory
+ * that holds no spool instead of creating one. */
+int cli_open_existing(struct cli_common *c, spoolship_spool **s);
+/* Maps a library error to an exit code. */
+int cli_exit_of(int err);
+/* Prints "spoolship: what: message" to stderr. */
+void cli_err(const char *what, int err);
+/* Formats ms since the epoch as ISO-8601 UTC ("-" for 0). */
+void cli_time(int64_t ms, char out[32]);
+/* Parses "1000", "64K", "10M", "2G" into bytes. */
+int cli_parse_size(const char *s, uint64_t *out);
+/* Parses "500ms", "30s", "5m", "2h", "7d" (bare number = ms). */
+int cli_parse_duration(const char *s, int64_t *out_ms);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * errors.c - one place that names every error the library returns, and the
+ * option-name parsers shared by the CLI and the config loader.
+ */
+#include <string.h>
+
+#include "spoolship.h"
+
+static const char *const messages[] = {
+	"invalid argument",
+	"event is not valid JSON",
+	"event is not a JSON object",
+	"event has no __time",
+	"__time is not an ISO-8601 time",
+	"__time is older than the age-out window",
+	"event is larger than 1,000,000 bytes",
+	"event is not valid UTF-8",
+	"spool is full (disk budget used up)",
+	"spool was written by a newer spoolship (format version)",
+	"spool record or environment is corrupt",
+	"LMDB error",
+	"not found",
+	"spool is open read-only",
+};
+
+const char *spoolship_strerror(int err)
+{
+	if (err == 0)
+		return "success";
+	if (err >= SPOOLSHIP_E_FIRST && err <= SPOOLSHIP_E_LAST)
+		return messages[err - SPOOLSHIP_E_FIRST];
+	/* strerror() is not thread-safe in theory; glibc's returns static
+	 * strings for known codes, which is all we hand it. */
+	return strerror(err < 0 ? -err : err);
+}
+
+int spoolship_err_is_event(int err)
+{
+	return err >= SPOOLSHIP_EJSON && err <= SPOOLSHIP_EUTF8;
+}
+
+static int parse_name(const char *name, const char *const *names, int n,
+		      int *out)
+{
+	for (int i = 0; i < n; i++) {
+		if (name != NULL && strcmp(name, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return SPOOLSHIP_EINVAL;
+}
+
+int spoolship_sync_parse(const char *name, int *out)
+{
+	static const char *const names[] = { "full", "batch", "none" };
+
+	return parse_name(name, names, 3, out);
+}
+
+int spoolship_full_policy_parse(const char *name, int *out)
+{
+	static const char *const names[] = { "reject", "drop_oldest",
+					     "block" };
+
+	return parse_name(name, names, 3, out);
+}

@@ -1,0 +1,213 @@
+/*
+ * record.c - encode and check spool records.  The CRC32 (zlib) covers every
+ * byte after the CRC field, so a flipped bit anywhere in a record is found;
+ * a record that fails any check is never handed out as an event.
+ */
+#include "record.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "spoolship.h"
+
+void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+void put_be64(unsigned char *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+uint32_t get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+uint64_t get_be64(const unsigned char *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+void event_key(unsigned char k[EVENT_KEY_LEN], uint32_t stream, uint64_t seq)
+{
+	put_be32(k, stream);
+	put_be64(k + 4, seq);
+}
+
+int event_key_parse(const void *k, size_t klen, uint32_t *stream,
+		    uint64_t *seq)
+{
+	if (klen != EVENT_KEY_LEN)
+		return SPOOLSHIP_ECORRUPT;
+	*stream = get_be32(k);
+	*seq = get_be64((const unsigned char *)k + 4);
+	return 0;
+}
+
+static uint32_t crc_of(const unsigned char *p, size_t n)
+{
+	uLong c = crc32(0L, Z_NULL, 0);
+
+	/* zlib takes uInt lengths: feed large buffers in pieces. */
+	while (n > 0) {
+		uInt chunk = n > 0x40000000u ? 0x40000000u : (uInt)n;
+
+		c = crc32(c, p, chunk);
+		p += chunk;
+		n -= chunk;
+	}
+	return (uint32_t)c;
+}
+
+/* Common first 32 bytes of both kinds of record. */
+static void hdr_encode(unsigned char *o, unsigned hdrlen, int64_t event_ms,
+		       int64_t append_ms, size_t len)
+{
+	o[0] = RECORD_VERSION;
+	o[1] = 0;
+	o[2] = (unsigned char)(hdrlen >> 8);
+	o[3] = (unsigned char)hdrlen;
+	put_be64(o + 8, (uint64_t)event_ms);
+	put_be64(o + 16, (uint64_t)append_ms);
+	put_be32(o + 24, (uint32_t)len);
+}
+
+void record_encode(unsigned char *out, int64_t event_ms, int64_t append_ms,
+		   const char *data, size_t len)
+{
+	hdr_encode(out, RECORD_HDR_LEN, event_ms, append_ms, len);
+	put_be32(out + 28, 0);
+	memcpy(out + RECORD_HDR_LEN, data, len);
+	put_be32(out + 4, crc_of(out + 8, RECORD_HDR_LEN - 8 + len));
+}
+
+static int fail(char *why, size_t whylen, int err, const char *msg)
+{
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", msg);
+	return err;
+}
+
+/* Checks what both kinds share; fills r except data. */
+static int hdr_decode(const unsigned char *p, size_t vlen, unsigned want_hdr,
+		      struct record *r, char *why, size_t whylen)
+{
+	unsigned hdrlen;
+
+	if (vlen < 8)
+		return fail(why, whylen, SPOOLSHIP_ECORRUPT, "record too short");
+	if (p[0] == 0)
+		return fail(why, whylen, SPOOLSHIP_ECORRUPT, "bad version 0");
+	if (p[0] > RECORD_VERSION)
+		return fail(why, whylen, SPOOLSHIP_EVERSION,
+			    "record of a newer format version");
+	hdrlen = (unsigned)p[2] << 8 | p[3];
+	if (hdrlen != want_hdr || vlen < hdrlen)
+		return fail(why, whylen, SPOOLSHIP_ECORRUPT,
+			    "bad header length");
+	if (get_be32(p + 4) != crc_of(p + 8, vlen - 8))
+		return fail(why, whylen, SPOOLSHIP_ECORRUPT, "CRC mismatch");
+	if ((p[1] & ~RECORD_F_KNOWN) != 0)
+		return fail(why, whylen, SPOOLSHIP_ECORRUPT,
+			    "record flags this build cannot decode");
+	r->version = p[0];
+	r->flags = p[1];
+	r->event_ms = (int64_t)get_be64(p + 8);
+	r->append_ms = (int64_t)get_be64(p + 16);
+	r->len = get_be32(p + 24);
+	return 0;
+}
+
+int record_decode(const void *v, size_t vlen, struct record *r, char *why,
+		  size_t whylen)
+{
+	const unsigned char *p = v;
+	int rc = hdr_decode(p, vlen, RECORD_HDR_LEN, r, why, whylen);
+
+	if (rc != 0)
+		return rc;
+	if (r->len != vlen - RECORD_HDR_LEN || r->len == 0)
+		return fail(why, whylen, SPOOLSHIP_ECORRUPT,
+			    "payload length does not match");
+	r->data = (const char *)p + RECORD_HDR_LEN;
+	return 0;
+}
+
+size_t dead_record_size(size_t len, size_t excerpt_len)
+{
+	return DEAD_HDR_LEN + excerpt_len + len;
+}
+
+void dead_record_encode(unsigned char *o, const struct dead_record *d)
+{
+	size_t total = dead_record_size(d->r.len, d->excerpt_len);
+
+	hdr_encode(o, DEAD_HDR_LEN, d->r.event_ms, d->r.append_ms, d->r.len);
+	put_be32(o + 28, d->stream);
+	put_be64(o + 32, (uint64_t)d->dead_ms);
+	put_be64(o + 40, d->seq);
+	o[48] = (unsigned char)(d->status >> 8);
+	o[49] = (unsigned char)d->status;
+	o[50] = (unsigned char)d->reason;
+	o[51] = 0;
+	put_be32(o + 52, (uint32_t)d->excerpt_len);
+	if (d->excerpt_len > 0)
+		memcpy(o + DEAD_HDR_LEN, d->excerpt, d->excerpt_len);
+	memcpy(o + DEAD_HDR_LEN + d->excerpt_len, d->r.data, d->r.len);
+	put_be32(o + 4, crc_of(o + 8, total - 8));
+}
+
+int dead_record_decode(const void *v, size_t vlen, struct dead_record *d,
+		       char *why, size_t whylen)
+{
+	const unsigned char *p = v;
+	int rc = hdr_decode(p, vlen, DEAD_HDR_LEN, &d->r, why, whylen);
+
+	if (rc != 0)
+		return rc;
+	d->stream = get_be32(p + 28);
+	d->dead_ms = (int64_t)get_be64(p + 32);
+	d->seq = get_be64(p + 40);
+	d->status = (unsigned)p[48] << 8 | p[49];
+	d->reason = p[50];
+	d->excerpt_len = get_be32(p + 52);
+	if (d->reason == 0 || d->reason > DEAD_REASON_MAX)
+		return fail(why, whylen, SPOOLSHIP_ECORRUPT, "bad dead reason");
+	if (d->excerpt_len > vlen - DEAD_HDR_LEN ||
+	    d->r.len != vlen - DEAD_HDR_LEN - d->excerpt_len)
+		return fail(why, whylen, SPOOLSHIP_ECORRUPT,
+			    "payload length does not match");
+	d->excerpt = (const char *)p + DEAD_HDR_LEN;
+	d->r.data = d->excerpt + d->excerpt_len;
+	return 0;
+}
+
+static const char *const reason_names[] = {
+	[DEAD_EXPIRED] = "expired",
+	[DEAD_REJECTED] = "rejected",
+	[DEAD_CORRUPT] = "corrupt",
+	[DEAD_TOOBIG] = "too_big",
+};
+
+const char *dead_reason_name(unsigned reason)
+{
+	if (reason == 0 || reason > DEAD_REASON_MAX)
+		return "unknown";
+	return reason_names[reason];
+}
+
+unsigned dead_reason_parse(const char *name)
+{
+	for (unsigned i = 1; i <= DEAD_REASON_MAX; i++)
+		if (strcmp(name, reason_names[i]) == 0)
+			return i;
+	return 0;
+}

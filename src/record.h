@@ -1,0 +1,81 @@
+/*
+ * record.h - the byte layout of spool records (docs/spool-format.md): the
+ * versioned header with its CRC32, for pending and dead events.  Encoding
+ * and decoding only; never touches LMDB or the disk.
+ */
+#ifndef SPOOLSHIP_RECORD_H
+#define SPOOLSHIP_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RECORD_VERSION 1
+#define RECORD_HDR_LEN 32   /* pending event header */
+#define DEAD_HDR_LEN 56     /* dead event header */
+#define EVENT_KEY_LEN 12    /* stream id (4) || sequence (8), big-endian */
+#define DEAD_KEY_LEN 8      /* dead sequence, big-endian */
+
+/* Flags: named now so that a reader of version 1 refuses what it cannot
+ * decode instead of shipping sealed or compressed bytes as JSON. */
+#define RECORD_F_GZIP 0x01u
+#define RECORD_F_SEALED 0x02u
+#define RECORD_F_KNOWN 0x00u /* flags this build can decode */
+
+enum dead_reason {
+	DEAD_EXPIRED = 1,  /* aged past max_age before delivery */
+	DEAD_REJECTED = 2, /* the receiver refused it alone (400 bisection) */
+	DEAD_CORRUPT = 3,  /* its record failed the CRC check */
+	DEAD_TOOBIG = 4,   /* refused with 413 even alone */
+	DEAD_REASON_MAX = DEAD_TOOBIG
+};
+
+struct record {
+	unsigned version;
+	unsigned flags;
+	int64_t event_ms;
+	int64_t append_ms;
+	const char *data; /* points into the encoded value */
+	size_t len;
+};
+
+struct dead_record {
+	struct record r;
+	uint32_t stream;
+	uint64_t seq;        /* its sequence in the stream it came from */
+	int64_t dead_ms;
+	unsigned status;     /* HTTP status, 0 when none */
+	unsigned reason;     /* enum dead_reason */
+	const char *excerpt; /* response excerpt, not NUL-terminated */
+	size_t excerpt_len;
+};
+
+void put_be32(unsigned char *p, uint32_t v);
+void put_be64(unsigned char *p, uint64_t v);
+uint32_t get_be32(const unsigned char *p);
+uint64_t get_be64(const unsigned char *p);
+
+void event_key(unsigned char k[EVENT_KEY_LEN], uint32_t stream, uint64_t seq);
+/* Returns 0, or SPOOLSHIP_ECORRUPT when klen is not EVENT_KEY_LEN. */
+int event_key_parse(const void *k, size_t klen, uint32_t *stream,
+		    uint64_t *seq);
+
+/* Writes header + payload into out (RECORD_HDR_LEN + len bytes). */
+void record_encode(unsigned char *out, int64_t event_ms, int64_t append_ms,
+		   const char *data, size_t len);
+
+/* Decodes and checks a pending record: version, header length, payload
+ * length, flags and CRC.  Returns 0, SPOOLSHIP_EVERSION (newer record) or
+ * SPOOLSHIP_ECORRUPT with a reason in why (may be NULL). */
+int record_decode(const void *v, size_t vlen, struct record *r,
+		  char *why, size_t whylen);
+
+size_t dead_record_size(size_t len, size_t excerpt_len);
+void dead_record_encode(unsigned char *out, const struct dead_record *d);
+int dead_record_decode(const void *v, size_t vlen, struct dead_record *d,
+		       char *why, size_t whylen);
+
+const char *dead_reason_name(unsigned reason);
+/* Returns the reason code for a name ("expired", ...), or 0. */
+unsigned dead_reason_parse(const char *name);
+
+#endif

@@ -1,0 +1,627 @@
+/*
+ * spool.c - opening, closing and sizing the LMDB environment, its counters
+ * and its stream table.  Every txn of the process goes through
+ * spool_txn_begin/commit so that a map resize never races an open txn.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "spool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+#define MAP_INITIAL (64ull << 20)
+#define MAP_MIN (256ull << 10)
+
+void spoolship_options_init(struct spoolship_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->sync = SPOOLSHIP_SYNC_FULL;
+	o->sync_interval_ms = 200;
+	o->max_bytes = 1ull << 30;
+	o->full_policy = SPOOLSHIP_FULL_REJECT;
+	o->block_timeout_ms = 5000;
+	o->max_age_ms = 7LL * 24 * 3600 * 1000;
+}
+
+int spool_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_MAP_FULL:
+		return SPOOLSHIP_ESPOOL_FULL;
+	case MDB_NOTFOUND:
+		return SPOOLSHIP_ENOTFOUND;
+	case MDB_INVALID:
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_BAD_TXN:
+		return SPOOLSHIP_ECORRUPT;
+	case MDB_VERSION_MISMATCH:
+		return SPOOLSHIP_EVERSION;
+	case EACCES:
+	case EROFS:
+	case ENOMEM:
+	case ENOSPC:
+	case EIO:
+	case ENOENT:
+	case EAGAIN:
+	case EINVAL:
+		return -rc;
+	default:
+		return rc > 0 ? -rc : SPOOLSHIP_ELMDB;
+	}
+}
+
+int spool_norm(int rc)
+{
+	if (rc == 0 || (rc >= SPOOLSHIP_E_FIRST && rc <= SPOOLSHIP_E_LAST))
+		return rc;
+	if (rc < 0 && rc > -4096)
+		return rc; /* -errno */
+	return spool_err(rc);
+}
+
+static uint64_t page_round(uint64_t v)
+{
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	return v / pg * pg;
+}
+
+/* ---- transactions and the map ----------------------------------------- */
+
+static int adopt_map(spoolship_spool *s)
+{
+	MDB_envinfo info;
+	int rc;
+
+	pthread_rwlock_wrlock(&s->maplock);
+	rc = mdb_env_set_mapsize(s->env, 0);
+	if (rc == 0 && mdb_env_info(s->env, &info) == 0) {
+		pthread_mutex_lock(&s->mu);
+		s->map_size = info.me_mapsize;
+		pthread_mutex_unlock(&s->mu);
+	}
+	pthread_rwlock_unlock(&s->maplock);
+	return rc;
+}
+
+int spool_txn_begin(spoolship_spool *s, int rdonly, MDB_txn **txn)
+{
+	unsigned flags = rdonly ? MDB_RDONLY : 0;
+	int rc;
+
+	if (!rdonly && s->o.readonly)
+		return SPOOLSHIP_EREADONLY;
+	for (int tries = 0; tries < 3; tries++) {
+		pthread_rwlock_rdlock(&s->maplock);
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&s->maplock);
+		if (rc != MDB_MAP_RESIZED)
+			break;
+		/* Another process grew the map: take its size and retry. */
+		rc = adopt_map(s);
+		if (rc != 0)
+			break;
+	}
+	return spool_err(rc);
+}
+
+int spool_txn_commit(spoolship_spool *s, MDB_txn *txn)
+{
+	int rc = mdb_txn_commit(txn);
+
+	pthread_rwlock_unlock(&s->maplock);
+	if (rc == 0)
+		spool_note_commit(s);
+	return spool_err(rc);
+}
+
+void spool_txn_abort(spoolship_spool *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->maplock);
+}
+
+uint64_t spool_reserve(const spoolship_spool *s)
+{
+	uint64_t r = s->o.max_bytes / 100;
+
+	return r > (1ull << 20) ? r : (1ull << 20);
+}
+
+int spool_grow(spoolship_spool *s, int for_delete)
+{
+	uint64_t cap = page_round(s->o.max_bytes +
+				  (for_delete ? spool_reserve(s) : 0));
+	uint64_t want;
+	MDB_envinfo info;
+	int rc;
+
+	pthread_rwlock_wrlock(&s->maplock);
+	/* Another process may have grown it already: adopt first. */
+	rc = mdb_env_set_mapsize(s->env, 0);
+	if (rc == 0)
+		rc = mdb_env_info(s->env, &info);
+	if (rc != 0)
+		goto out;
+	pthread_mutex_lock(&s->mu);
+	if (info.me_mapsize > s->map_size) {
+		s->map_size = info.me_mapsize;
+		pthread_mutex_unlock(&s->mu);
+		goto out;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (info.me_mapsize >= cap) {
+		rc = MDB_MAP_FULL;
+		goto out;
+	}
+	want = info.me_mapsize * 2;
+	if (want > cap)
+		want = cap;
+	rc = mdb_env_set_mapsize(s->env, want);
+	if (rc == 0) {
+		pthread_mutex_lock(&s->mu);
+		s->map_size = want;
+		pthread_mutex_unlock(&s->mu);
+	}
+out:
+	pthread_rwlock_unlock(&s->maplock);
+	return spool_err(rc);
+}
+
+int spool_write(spoolship_spool *s, int for_delete, spool_txn_fn *fn,
+		void *arg)
+{
+	MDB_txn *txn;
+	int rc;
+
+	for (;;) {
+		rc = spool_txn_begin(s, 0, &txn);
+		if (rc != 0)
+			return rc;
+		rc = fn(s, txn, arg);
+		if (rc == 0)
+			rc = spool_txn_commit(s, txn);
+		else
+			spool_txn_abort(s, txn);
+		if (rc != SPOOLSHIP_ESPOOL_FULL)
+			return rc;
+		rc = spool_grow(s, for_delete);
+		if (rc != 0)
+			return rc;
+	}
+}
+
+/* ---- the SYNC_BATCH syncer ------------------------------------------- */
+
+void spool_note_commit(spoolship_spool *s)
+{
+	if (!s->syncer_running)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->dirty = 1;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *syncer_main(void *arg)
+{
+	spoolship_spool *s = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stopping) {
+		clock_deadline(&ts, s->o.sync_interval_ms);
+		pthread_cond_timedwait(&s->sync_cv, &s->mu, &ts);
+		if (!s->dirty)
+			continue;
+		s->dirty = 0;
+		pthread_mutex_unlock(&s->mu);
+		int rc = mdb_env_sync(s->env, 1);
+		pthread_mutex_lock(&s->mu);
+		if (rc != 0)
+			s->sync_err = spool_err(rc);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int spoolship_spool_sync(spoolship_spool *s)
+{
+	if (s == NULL)
+		return SPOOLSHIP_EINVAL;
+	if (s->o.readonly)
+		return 0;
+	return spool_err(mdb_env_sync(s->env, 1));
+}
+
+/* ---- meta -------------------------------------------------------------- */
+
+int meta_get(spoolship_spool *s, MDB_txn *txn, const char *key, uint64_t *v)
+{
+	MDB_val k = { strlen(key), (void *)key }, d;
+	int rc = mdb_get(txn, s->meta, &k, &d);
+
+	*v = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return spool_err(rc);
+	if (d.mv_size != 8)
+		return SPOOLSHIP_ECORRUPT;
+	*v = get_be64(d.mv_data);
+	return 0;
+}
+
+int meta_set(spoolship_spool *s, MDB_txn *txn, const char *key,
+		    uint64_t v)
+{
+	unsigned char buf[8];
+	MDB_val k = { strlen(key), (void *)key }, d = { 8, buf };
+
+	put_be64(buf, v);
+	return spool_err(mdb_put(txn, s->meta, &k, &d, 0));
+}
+
+int meta_add(spoolship_spool *s, MDB_txn *txn, const char *key, uint64_t d)
+{
+	uint64_t v;
+	int rc;
+
+	if (d == 0)
+		return 0;
+	rc = meta_get(s, txn, key, &v);
+	return rc != 0 ? rc : meta_set(s, txn, key, v + d);
+}
+
+/* ---- streams ------------------------------------------------------------ */
+
+int spoolship_table_name_ok(const char *name)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+
+	if (n == 0 || n > SPOOLSHIP_MAX_TABLE_LEN)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static int row_decode(const MDB_val *d, struct stream_row *row)
+{
+	const unsigned char *p = d->mv_data;
+
+	if (d->mv_size != STREAM_ROW_LEN)
+		return SPOOLSHIP_ECORRUPT;
+	row->id = get_be32(p);
+	row->next_seq = get_be64(p + 4);
+	row->pending_events = get_be64(p + 12);
+	row->pending_bytes = get_be64(p + 20);
+	return 0;
+}
+
+int stream_get(spoolship_spool *s, MDB_txn *txn, const char *name,
+	       struct stream_row *row)
+{
+	MDB_val k = { strlen(name), (void *)name }, d;
+	int rc = mdb_get(txn, s->streams, &k, &d);
+
+	return rc != 0 ? spool_err(rc) : row_decode(&d, row);
+}
+
+int stream_put(spoolship_spool *s, MDB_txn *txn, const char *name,
+	       const struct stream_row *row)
+{
+	unsigned char buf[STREAM_ROW_LEN];
+	MDB_val k = { strlen(name), (void *)name }, d = { sizeof(buf), buf };
+
+	put_be32(buf, row->id);
+	put_be64(buf + 4, row->next_seq);
+	put_be64(buf + 12, row->pending_events);
+	put_be64(buf + 20, row->pending_bytes);
+	return spool_err(mdb_put(txn, s->streams, &k, &d, 0));
+}
+
+int stream_get_or_create(spoolship_spool *s, MDB_txn *txn, const char *name,
+			 struct stream_row *row)
+{
+	uint64_t next;
+	int rc = stream_get(s, txn, name, row);
+
+	if (rc != SPOOLSHIP_ENOTFOUND)
+		return rc;
+	rc = meta_get(s, txn, META_NEXT_STREAM, &next);
+	if (rc != 0)
+		return rc;
+	if (next == 0)
+		next = 1;
+	if (next > UINT32_MAX)
+		return SPOOLSHIP_EINVAL;
+	memset(row, 0, sizeof(*row));
+	row->id = (uint32_t)next;
+	row->next_seq = 1;
+	rc = meta_set(s, txn, META_NEXT_STREAM, next + 1);
+	return rc != 0 ? rc : stream_put(s, txn, name, row);
+}
+
+/* Walks the stream table for the row with this id. */
+static int stream_find_id(spoolship_spool *s, MDB_txn *txn, uint32_t id,
+			  char *name, struct stream_row *row)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc = mdb_cursor_open(txn, s->streams, &c);
+
+	if (rc != 0)
+		return spool_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (row_decode(&d, row) != 0 || row->id != id)
+			continue;
+		if (k.mv_size > SPOOLSHIP_MAX_TABLE_LEN) {
+			rc = SPOOLSHIP_ECORRUPT;
+			break;
+		}
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		break;
+	}
+	mdb_cursor_close(c);
+	return spool_norm(rc);
+}
+
+int stream_name_of(spoolship_spool *s, MDB_txn *txn, uint32_t id,
+		   char *name)
+{
+	struct stream_row row;
+
+	return stream_find_id(s, txn, id, name, &row);
+}
+
+int stream_sub_pending(spoolship_spool *s, MDB_txn *txn, uint32_t id,
+		       uint64_t events, uint64_t bytes)
+{
+	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
+	struct stream_row row;
+	int rc;
+
+	if (events == 0)
+		return 0;
+	rc = stream_find_id(s, txn, id, name, &row);
+	if (rc != 0)
+		return rc;
+	row.pending_events -= events < row.pending_events ?
+				      events : row.pending_events;
+	row.pending_bytes -= bytes < row.pending_bytes ?
+				     bytes : row.pending_bytes;
+	return stream_put(s, txn, name, &row);
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+static int make_dir(const char *dir, int readonly)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+	} else if (errno != ENOENT || readonly) {
+		return -errno;
+	} else if (mkdir(dir, 0700) != 0) {
+		return -errno;
+	}
+	if (!readonly && access(dir, W_OK | X_OK) != 0)
+		return -errno;
+	return 0;
+}
+
+static uint64_t initial_map(const char *dir, uint64_t budget)
+{
+	char path[4096];
+	struct stat st;
+	uint64_t m = budget < MAP_INITIAL ? budget : MAP_INITIAL;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (stat(path, &st) == 0 && (uint64_t)st.st_size > m)
+		m = (uint64_t)st.st_size;
+	return page_round(m + (uint64_t)sysconf(_SC_PAGESIZE) - 1);
+}
+
+static int open_dbs(spoolship_spool *s)
+{
+	unsigned cf = s->o.readonly ? 0 : MDB_CREATE;
+	uint64_t ver;
+	MDB_txn *txn;
+	int rc = spool_txn_begin(s, s->o.readonly, &txn);
+
+	if (rc != 0)
+		return rc;
+	if ((rc = mdb_dbi_open(txn, "events", cf, &s->events)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "streams", cf, &s->streams)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", cf, &s->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "dead", cf, &s->dead)) != 0) {
+		rc = rc == MDB_NOTFOUND ? -ENOENT : spool_err(rc);
+		goto err;
+	}
+	rc = meta_get(s, txn, META_VERSION, &ver);
+	if (rc != 0)
+		goto err;
+	if (ver > SPOOLSHIP_FORMAT_VERSION) {
+		rc = SPOOLSHIP_EVERSION;
+		goto err;
+	}
+	if (ver == 0 && !s->o.readonly) {
+		if ((rc = meta_set(s, txn, META_VERSION,
+				   SPOOLSHIP_FORMAT_VERSION)) != 0 ||
+		    (rc = meta_set(s, txn, META_CREATED,
+				   (uint64_t)clock_wall_ms())) != 0)
+			goto err;
+	}
+	return s->o.readonly ? (spool_txn_abort(s, txn), 0) :
+			       spool_txn_commit(s, txn);
+err:
+	spool_txn_abort(s, txn);
+	return rc;
+}
+
+static int env_open(spoolship_spool *s, const char *dir)
+{
+	unsigned flags = MDB_NOTLS;
+	int rc, dead;
+
+	if (s->o.sync != SPOOLSHIP_SYNC_FULL)
+		flags |= MDB_NOSYNC;
+	if (s->o.readonly)
+		flags |= MDB_RDONLY;
+	s->map_size = initial_map(dir, s->o.max_bytes);
+	if ((rc = mdb_env_create(&s->env)) != 0)
+		return spool_err(rc);
+	if ((rc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env, s->map_size)) != 0)
+		return spool_err(rc);
+	rc = mdb_env_open(s->env, dir, flags, 0600);
+	if (rc != 0)
+		return spool_err(rc);
+	/* Slots of readers that died hold old pages hostage: free them. */
+	mdb_reader_check(s->env, &dead);
+	return 0;
+}
+
+static int opts_ok(const struct spoolship_options *o)
+{
+	return o->sync >= SPOOLSHIP_SYNC_FULL && o->sync <= SPOOLSHIP_SYNC_NONE &&
+	       o->full_policy >= SPOOLSHIP_FULL_REJECT &&
+	       o->full_policy <= SPOOLSHIP_FULL_BLOCK &&
+	       o->max_bytes >= MAP_MIN && o->max_age_ms >= 0 &&
+	       (o->sync != SPOOLSHIP_SYNC_BATCH || o->sync_interval_ms > 0);
+}
+
+int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
+			 spoolship_spool **out)
+{
+	spoolship_spool *s;
+	pthread_condattr_t ca;
+	int rc;
+
+	if (dir == NULL || out == NULL)
+		return SPOOLSHIP_EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	if (opts != NULL)
+		s->o = *opts;
+	else
+		spoolship_options_init(&s->o);
+	pthread_rwlock_init(&s->maplock, NULL);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->sync_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (!opts_ok(&s->o)) {
+		rc = SPOOLSHIP_EINVAL;
+		goto err;
+	}
+	s->dir = strdup(dir);
+	if (s->dir == NULL) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	if ((rc = make_dir(dir, s->o.readonly)) != 0 ||
+	    (rc = env_open(s, dir)) != 0 || (rc = open_dbs(s)) != 0)
+		goto err;
+	if (s->o.sync == SPOOLSHIP_SYNC_BATCH && !s->o.readonly) {
+		rc = -pthread_create(&s->syncer, NULL, syncer_main, s);
+		if (rc != 0)
+			goto err;
+		s->syncer_running = 1;
+	}
+	*out = s;
+	return 0;
+err:
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	pthread_cond_destroy(&s->sync_cv);
+	pthread_mutex_destroy(&s->mu);
+	pthread_rwlock_destroy(&s->maplock);
+	free(s->dir);
+	free(s);
+	return rc;
+}
+
+/* Saves rejections counted since the last commit. */
+static int flush_rejected(spoolship_spool *s)
+{
+	uint64_t n;
+	MDB_txn *txn;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->rejected_unsaved;
+	s->rejected_unsaved = 0;
+	pthread_mutex_unlock(&s->mu);
+	if (n == 0 || s->o.readonly)
+		return 0;
+	rc = spool_txn_begin(s, 0, &txn);
+	if (rc != 0)
+		return rc;
+	rc = meta_add(s, txn, META_REJECTED, n);
+	if (rc != 0) {
+		spool_txn_abort(s, txn);
+		return rc;
+	}
+	return spool_txn_commit(s, txn);
+}
+
+int spoolship_spool_close(spoolship_spool *s)
+{
+	int rc, rc2 = 0;
+
+	if (s == NULL)
+		return 0;
+	rc = flush_rejected(s);
+	if (s->syncer_running) {
+		pthread_mutex_lock(&s->mu);
+		s->stopping = 1;
+		pthread_cond_signal(&s->sync_cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->syncer, NULL);
+		rc2 = s->sync_err;
+	}
+	if (!s->o.readonly && s->o.sync != SPOOLSHIP_SYNC_FULL) {
+		int r = mdb_env_sync(s->env, 1);
+
+		if (r != 0 && rc2 == 0)
+			rc2 = spool_err(r);
+	}
+	mdb_env_close(s->env);
+	pthread_cond_destroy(&s->sync_cv);
+	pthread_mutex_destroy(&s->mu);
+	pthread_rwlock_destroy(&s->maplock);
+	free(s->dir);
+	free(s);
+	return rc != 0 ? rc : rc2;
+}
+
+void spool_count_rejected(spoolship_spool *s, uint64_t n)
+{
+	pthread_mutex_lock(&s->mu);
+	s->rejected_unsaved += n;
+	pthread_mutex_unlock(&s->mu);
+}

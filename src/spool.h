@@ -1,0 +1,219 @@
+/*
+ * spool.h - the spool's private interface: what the append path, the
+ * shipper, the CLI and the tests use beyond the public header.  All of it
+ * works on one LMDB environment laid out as docs/spool-format.md says.
+ */
+#ifndef SPOOLSHIP_SPOOL_H
+#define SPOOLSHIP_SPOOL_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "spoolship.h"
+
+struct spoolship_spool {
+	MDB_env *env;
+	MDB_dbi events, streams, meta, dead;
+	struct spoolship_options o;
+	char *dir;
+	/* Held shared by every txn of this process, exclusively to resize
+	 * the map (LMDB forbids a resize while a txn is open). */
+	pthread_rwlock_t maplock;
+	pthread_mutex_t mu;          /* guards the fields below */
+	uint64_t map_size;
+	uint64_t rejected_unsaved;   /* rejections not yet in meta */
+	/* SYNC_BATCH: a thread syncs when dirty, every sync_interval_ms. */
+	pthread_t syncer;
+	pthread_cond_t sync_cv;
+	int syncer_running, stopping, dirty;
+	int sync_err;
+};
+
+/* One stream's row in the `streams` database. */
+struct stream_row {
+	uint32_t id;
+	uint64_t next_seq;
+	uint64_t pending_events;
+	uint64_t pending_bytes;
+};
+#define STREAM_ROW_LEN 28
+
+/* Maps an LMDB or errno code to a spoolship code (see spoolship.h). */
+int spool_err(int mdb_rc);
+/* Like spool_err, but passes codes that are spoolship's already (library
+ * codes and -errno) through unchanged: for results of mixed origin. */
+int spool_norm(int rc);
+
+/* Transactions: begin takes the map lock shared and adopts a map grown by
+ * another process; end (commit or abort) releases it. */
+int spool_txn_begin(spoolship_spool *s, int rdonly, MDB_txn **txn);
+int spool_txn_commit(spoolship_spool *s, MDB_txn *txn);
+void spool_txn_abort(spoolship_spool *s, MDB_txn *txn);
+/* After a MDB_MAP_FULL: grow the map towards the budget (for_delete: up
+ * to the budget plus a small reserve, since even a delete needs a few
+ * fresh pages in a copy-on-write tree).  Returns 0 when it grew (or
+ * another process had grown it), SPOOLSHIP_ESPOOL_FULL at the limit. */
+int spool_grow(spoolship_spool *s, int for_delete);
+/* The reserve above the budget that deletes may use. */
+uint64_t spool_reserve(const spoolship_spool *s);
+/* Runs fn in a write txn and commits it.  On MDB_MAP_FULL (from fn or the
+ * commit) the txn is aborted, the map grown and fn run again, so fn must
+ * be re-runnable.  Returns fn's error, or SPOOLSHIP_ESPOOL_FULL once the
+ * map cannot grow further. */
+typedef int spool_txn_fn(spoolship_spool *s, MDB_txn *txn, void *arg);
+int spool_write(spoolship_spool *s, int for_delete, spool_txn_fn *fn,
+		void *arg);
+/* Note a commit for the SYNC_BATCH syncer. */
+void spool_note_commit(spoolship_spool *s);
+
+/* meta counters: read one (0 when absent), add to one inside a txn. */
+int meta_get(spoolship_spool *s, MDB_txn *txn, const char *key,
+	     uint64_t *v);
+int meta_add(spoolship_spool *s, MDB_txn *txn, const char *key, uint64_t d);
+int meta_set(spoolship_spool *s, MDB_txn *txn, const char *key, uint64_t v);
+
+#define META_VERSION "format_version"
+#define META_CREATED "created_ms"
+#define META_APPENDED "appended_total"
+#define META_SHIPPED "shipped_total"
+#define META_EXPIRED "expired_total"
+#define META_DEAD "dead_total"
+#define META_REJECTED "rejected_total"
+#define META_DROPPED "dropped_total"
+#define META_NEXT_STREAM "next_stream_id"
+#define META_NEXT_DEAD "next_dead_seq"
+
+/* Streams.  Names are checked with spoolship_table_name_ok(). */
+int stream_get(spoolship_spool *s, MDB_txn *txn, const char *name,
+	       struct stream_row *row);
+int stream_put(spoolship_spool *s, MDB_txn *txn, const char *name,
+	       const struct stream_row *row);
+/* Looks a stream up by name, creating it (write txn) when absent. */
+int stream_get_or_create(spoolship_spool *s, MDB_txn *txn, const char *name,
+			 struct stream_row *row);
+/* Finds the name of stream id; name holds SPOOLSHIP_MAX_TABLE_LEN + 1. */
+int stream_name_of(spoolship_spool *s, MDB_txn *txn, uint32_t id,
+		   char *name);
+/* Adjusts a stream's pending counters by id (after deletes). */
+int stream_sub_pending(spoolship_spool *s, MDB_txn *txn, uint32_t id,
+		       uint64_t events, uint64_t bytes);
+
+/* ---- reader primitives for the shipper -------------------------------- */
+
+struct spool_rec {
+	uint64_t seq;
+	int64_t event_ms;
+	int64_t append_ms;
+	size_t off;  /* offset of the event in the batch body */
+	size_t len;
+};
+
+/* A batch read out of the spool.  The caller owns it: zero it once, reuse
+ * it across calls, release its buffers with spool_batch_free(). */
+struct spool_batch {
+	uint32_t stream;
+	size_t n;
+	struct spool_rec *recs;
+	size_t recs_cap;
+	char *body;       /* the events joined by '\n' (no trailing one) */
+	size_t body_len;
+	size_t body_cap;
+	uint64_t corrupt_seq; /* set when spool_batch_next returns ECORRUPT */
+};
+
+/*
+ * Reads the next batch of stream `stream` after sequence after_seq
+ * (0 = from the start): at most max_events events whose body (events joined
+ * by '\n') is at most max_bytes.  An event alone larger than max_bytes is
+ * returned as a batch of one.  b->n == 0 when nothing is pending.  A record
+ * that fails its check ends the batch before it; when it is the first,
+ * returns SPOOLSHIP_ECORRUPT with b->corrupt_seq set so the caller can
+ * dead-letter it (spool_dead_move with DEAD_CORRUPT).
+ */
+int spool_batch_next(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
+		     size_t max_events, size_t max_bytes,
+		     struct spool_batch *b);
+void spool_batch_free(struct spool_batch *b);
+
+struct spool_range {
+	uint32_t stream;
+	uint64_t first_seq;
+	uint64_t last_seq;
+};
+
+/* Deletes every event in the n ranges in one txn and counts them in
+ * shipped_total.  *deleted (may be NULL) gets how many existed. */
+int spool_batch_delete(spoolship_spool *s, const struct spool_range *r,
+		       size_t n, uint64_t *deleted);
+
+struct dead_info {
+	unsigned reason;      /* enum dead_reason */
+	unsigned status;      /* HTTP status or 0 */
+	const char *excerpt;  /* response excerpt or NULL */
+	size_t excerpt_len;   /* capped at 1024 when stored */
+};
+
+/* Moves events (stream, seqs[0..n)) to the dead store in one txn, counting
+ * dead_total (and expired_total for DEAD_EXPIRED).  Missing seqs are
+ * skipped; *moved (may be NULL) gets how many moved.  A corrupt record is
+ * moved with its bytes as they are. */
+int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
+		    size_t n, const struct dead_info *di, uint64_t *moved);
+
+/* Calls fn for each event of stream whose __time is before cutoff_ms, up
+ * to max events (0 = no limit), oldest sequence first.  fn returning
+ * non-zero stops the walk and becomes the result. */
+typedef int spool_walk_fn(void *arg, uint64_t seq, const struct record *r);
+int spool_walk_older(spoolship_spool *s, uint32_t stream, int64_t cutoff_ms,
+		     size_t max, spool_walk_fn *fn, void *arg);
+
+/* Moves every event of stream older than cutoff_ms to the dead store as
+ * expired, in txns of at most 1024; *moved gets the count. */
+int spool_expire(spoolship_spool *s, uint32_t stream, int64_t cutoff_ms,
+		 uint64_t *moved);
+
+/* ---- inspection ------------------------------------------------------- */
+
+/* Calls fn with each pending event, merged over streams (or of stream
+ * `table` when not NULL) by append time, oldest first, up to max (0 = all).
+ * fn gets the stream name; returning non-zero stops the walk. */
+typedef int spool_peek_fn(void *arg, const char *table, uint64_t seq,
+			  const struct record *r);
+int spool_peek(spoolship_spool *s, const char *table, size_t max,
+	       spool_peek_fn *fn, void *arg);
+
+/* Called by spool_verify for each problem: the database, the key (hex) and
+ * the reason. */
+typedef void spool_problem_fn(void *arg, const char *db, const char *key,
+			      const char *why);
+/* Walks every record of events and dead and the stream counters; returns 0
+ * and sets *records and *bad. */
+int spool_verify(spoolship_spool *s, spool_problem_fn *fn, void *arg,
+		 uint64_t *records, uint64_t *bad);
+
+/* Calls fn with each dead event, oldest first. */
+typedef int spool_dead_fn(void *arg, uint64_t dseq,
+			  const struct dead_record *d, const char *table);
+int spool_dead_walk(spoolship_spool *s, spool_dead_fn *fn, void *arg);
+
+/* ---- the append path (spool_append.c) ---------------------------------- */
+
+/* A validated event ready for the spool. */
+struct spool_item {
+	const char *data;
+	size_t len;
+	int64_t event_ms;
+};
+
+/* Appends items to table in one txn, applying the disk budget policy.
+ * extra_rejected is added to rejected_total in the same txn. */
+int spool_append_items(spoolship_spool *s, const char *table,
+		       const struct spool_item *it, size_t n,
+		       uint64_t extra_rejected);
+/* Counts rejections to add to meta with the next commit. */
+void spool_count_rejected(spoolship_spool *s, uint64_t n);
+
+#endif

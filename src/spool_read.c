@@ -1,0 +1,366 @@
+/*
+ * spool_read.c - the shipper's side of the spool: batches out, deletes
+ * after acknowledgement, moves to the dead store, age-out.  A record that
+ * fails its CRC is never returned as an event.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "spool.h"
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t nc = *cap ? *cap : 64;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (nc < need)
+		nc *= 2;
+	np = realloc(*p, nc * elem);
+	if (np == NULL)
+		return -ENOMEM;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+void spool_batch_free(struct spool_batch *b)
+{
+	free(b->recs);
+	free(b->body);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Positions c on the first event of stream after after_seq. */
+static int seek_after(MDB_cursor *c, uint32_t stream, uint64_t after_seq,
+		      unsigned char *key, MDB_val *k, MDB_val *d)
+{
+	event_key(key, stream, after_seq + 1);
+	k->mv_size = EVENT_KEY_LEN;
+	k->mv_data = key;
+	return mdb_cursor_get(c, k, d, MDB_SET_RANGE);
+}
+
+static int batch_add(struct spool_batch *b, uint64_t seq,
+		     const struct record *r)
+{
+	size_t sep = b->n > 0 ? 1 : 0;
+	int rc;
+
+	if ((rc = grow((void **)&b->recs, &b->recs_cap, b->n + 1,
+		       sizeof(*b->recs))) != 0 ||
+	    (rc = grow((void **)&b->body, &b->body_cap,
+		       b->body_len + sep + r->len, 1)) != 0)
+		return rc;
+	if (sep)
+		b->body[b->body_len++] = '\n';
+	b->recs[b->n].seq = seq;
+	b->recs[b->n].event_ms = r->event_ms;
+	b->recs[b->n].append_ms = r->append_ms;
+	b->recs[b->n].off = b->body_len;
+	b->recs[b->n].len = r->len;
+	memcpy(b->body + b->body_len, r->data, r->len);
+	b->body_len += r->len;
+	b->n++;
+	return 0;
+}
+
+int spool_batch_next(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
+		     size_t max_events, size_t max_bytes,
+		     struct spool_batch *b)
+{
+	unsigned char key[EVENT_KEY_LEN];
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	b->stream = stream;
+	b->n = 0;
+	b->body_len = 0;
+	b->corrupt_seq = 0;
+	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->events, &c)) != 0) {
+		spool_txn_abort(s, txn);
+		return spool_err(rc);
+	}
+	rc = seek_after(c, stream, after_seq, key, &k, &d);
+	while (rc == 0 && b->n < max_events) {
+		uint32_t sid;
+		uint64_t seq;
+		struct record r;
+
+		if (event_key_parse(k.mv_data, k.mv_size, &sid, &seq) != 0 ||
+		    sid != stream)
+			break;
+		if (record_decode(d.mv_data, d.mv_size, &r, NULL, 0) != 0) {
+			if (b->n == 0) {
+				b->corrupt_seq = seq;
+				rc = SPOOLSHIP_ECORRUPT;
+			}
+			break;
+		}
+		if (b->n > 0 && b->body_len + 1 + r.len > max_bytes)
+			break;
+		if ((rc = batch_add(b, seq, &r)) != 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	spool_txn_abort(s, txn);
+	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+}
+
+/* ---- deletes ------------------------------------------------------------ */
+
+struct del_job {
+	const struct spool_range *r;
+	size_t n;
+	uint64_t deleted;
+};
+
+/* Deletes keys [first, last] of one stream; counts events and bytes. */
+static int del_range(MDB_cursor *c, const struct spool_range *r,
+		     uint64_t *n, uint64_t *bytes)
+{
+	unsigned char key[EVENT_KEY_LEN];
+	MDB_val k, d;
+	int rc;
+
+	*n = *bytes = 0;
+	rc = seek_after(c, r->stream, r->first_seq - 1, key, &k, &d);
+	while (rc == 0) {
+		uint32_t sid;
+		uint64_t seq;
+
+		if (event_key_parse(k.mv_data, k.mv_size, &sid, &seq) != 0 ||
+		    sid != r->stream || seq > r->last_seq)
+			break;
+		*bytes += d.mv_size > RECORD_HDR_LEN ?
+				  d.mv_size - RECORD_HDR_LEN : 0;
+		(*n)++;
+		rc = mdb_cursor_del(c, 0);
+		if (rc == 0)
+			rc = mdb_cursor_get(c, &k, &d, MDB_GET_CURRENT);
+	}
+	return rc == MDB_NOTFOUND ? 0 : spool_err(rc);
+}
+
+static int del_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	struct del_job *j = arg;
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, s->events, &c);
+
+	j->deleted = 0;
+	if (rc != 0)
+		return spool_err(rc);
+	for (size_t i = 0; i < j->n && rc == 0; i++) {
+		uint64_t n, bytes;
+
+		if (j->r[i].first_seq == 0 ||
+		    j->r[i].last_seq < j->r[i].first_seq) {
+			rc = SPOOLSHIP_EINVAL;
+			break;
+		}
+		rc = del_range(c, &j->r[i], &n, &bytes);
+		if (rc == 0)
+			rc = stream_sub_pending(s, txn, j->r[i].stream, n,
+						bytes);
+		j->deleted += n;
+	}
+	mdb_cursor_close(c);
+	return rc != 0 ? rc : meta_add(s, txn, META_SHIPPED, j->deleted);
+}
+
+int spool_batch_delete(spoolship_spool *s, const struct spool_range *r,
+		       size_t n, uint64_t *deleted)
+{
+	struct del_job j = { r, n, 0 };
+	int rc = spool_write(s, 1, del_txn, &j);
+
+	if (deleted != NULL)
+		*deleted = rc == 0 ? j.deleted : 0;
+	return rc;
+}
+
+/* ---- the dead store ----------------------------------------------------- */
+
+struct dead_job {
+	uint32_t stream;
+	const uint64_t *seqs;
+	size_t n;
+	const struct dead_info *di;
+	uint64_t moved;
+	int64_t now_ms;
+};
+
+static int dead_put_one(spoolship_spool *s, MDB_txn *txn, uint64_t dseq,
+			const struct dead_record *dr)
+{
+	unsigned char key[DEAD_KEY_LEN];
+	MDB_val k = { sizeof(key), key };
+	MDB_val v = { dead_record_size(dr->r.len, dr->excerpt_len), NULL };
+	int rc;
+
+	put_be64(key, dseq);
+	rc = mdb_put(txn, s->dead, &k, &v, MDB_RESERVE | MDB_APPEND);
+	if (rc != 0)
+		return spool_err(rc);
+	dead_record_encode(v.mv_data, dr);
+	return 0;
+}
+
+static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	struct dead_job *j = arg;
+	unsigned char key[EVENT_KEY_LEN];
+	uint64_t next, bytes = 0;
+	int rc = meta_get(s, txn, META_NEXT_DEAD, &next);
+
+	j->moved = 0;
+	if (rc != 0)
+		return rc;
+	if (next == 0)
+		next = 1;
+	for (size_t i = 0; i < j->n; i++) {
+		MDB_val k = { sizeof(key), key }, d;
+		struct dead_record dr;
+
+		event_key(key, j->stream, j->seqs[i]);
+		rc = mdb_get(txn, s->events, &k, &d);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return spool_err(rc);
+		memset(&dr, 0, sizeof(dr));
+		if (record_decode(d.mv_data, d.mv_size, &dr.r, NULL, 0) != 0) {
+			/* Keep a damaged record's bytes for inspection. */
+			dr.r.data = d.mv_data;
+			dr.r.len = d.mv_size;
+		}
+		dr.stream = j->stream;
+		dr.seq = j->seqs[i];
+		dr.dead_ms = j->now_ms;
+		dr.status = j->di->status;
+		dr.reason = j->di->reason;
+		dr.excerpt = j->di->excerpt;
+		dr.excerpt_len = j->di->excerpt_len > 1024 ?
+					 1024 : j->di->excerpt_len;
+		if (dr.excerpt == NULL)
+			dr.excerpt_len = 0;
+		bytes += dr.r.len;
+		if ((rc = dead_put_one(s, txn, next++, &dr)) != 0)
+			return rc;
+		if ((rc = mdb_del(txn, s->events, &k, NULL)) != 0)
+			return spool_err(rc);
+		j->moved++;
+	}
+	if ((rc = stream_sub_pending(s, txn, j->stream, j->moved, bytes)) ||
+	    (rc = meta_set(s, txn, META_NEXT_DEAD, next)) != 0 ||
+	    (rc = meta_add(s, txn, META_DEAD, j->moved)) != 0)
+		return rc;
+	if (j->di->reason == DEAD_EXPIRED)
+		rc = meta_add(s, txn, META_EXPIRED, j->moved);
+	return rc;
+}
+
+int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
+		    size_t n, const struct dead_info *di, uint64_t *moved)
+{
+	struct dead_job j = { stream, seqs, n, di, 0, clock_wall_ms() };
+	int rc;
+
+	if (di == NULL || di->reason == 0 || di->reason > DEAD_REASON_MAX)
+		return SPOOLSHIP_EINVAL;
+	rc = spool_write(s, 1, dead_txn, &j);
+	if (moved != NULL)
+		*moved = rc == 0 ? j.moved : 0;
+	return rc;
+}
+
+/* ---- age-out ------------------------------------------------------------ */
+
+int spool_walk_older(spoolship_spool *s, uint32_t stream, int64_t cutoff_ms,
+		     size_t max, spool_walk_fn *fn, void *arg)
+{
+	unsigned char key[EVENT_KEY_LEN];
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t seen = 0;
+	int rc, res = 0;
+
+	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->events, &c)) != 0) {
+		spool_txn_abort(s, txn);
+		return spool_err(rc);
+	}
+	rc = seek_after(c, stream, 0, key, &k, &d);
+	while (rc == 0 && (max == 0 || seen < max)) {
+		uint32_t sid;
+		uint64_t seq;
+		struct record r;
+
+		if (event_key_parse(k.mv_data, k.mv_size, &sid, &seq) != 0 ||
+		    sid != stream)
+			break;
+		if (record_decode(d.mv_data, d.mv_size, &r, NULL, 0) == 0 &&
+		    r.event_ms < cutoff_ms) {
+			seen++;
+			res = fn(arg, seq, &r);
+			if (res != 0)
+				break;
+		}
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	spool_txn_abort(s, txn);
+	if (res != 0)
+		return res;
+	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+}
+
+struct seq_list {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int collect_seq(void *arg, uint64_t seq, const struct record *r)
+{
+	struct seq_list *l = arg;
+
+	(void)r;
+	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) != 0)
+		return -ENOMEM;
+	l->v[l->n++] = seq;
+	return 0;
+}
+
+int spool_expire(spoolship_spool *s, uint32_t stream, int64_t cutoff_ms,
+		 uint64_t *moved)
+{
+	struct dead_info di = { DEAD_EXPIRED, 0, NULL, 0 };
+	struct seq_list l = { NULL, 0, 0 };
+	int rc;
+
+	*moved = 0;
+	do {
+		uint64_t m = 0;
+
+		l.n = 0;
+		rc = spool_walk_older(s, stream, cutoff_ms, 1024, collect_seq,
+				      &l);
+		if (rc == 0 && l.n > 0)
+			rc = spool_dead_move(s, stream, l.v, l.n, &di, &m);
+		*moved += m;
+	} while (rc == 0 && l.n == 1024);
+	free(l.v);
+	return rc;
+}

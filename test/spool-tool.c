@@ -1,0 +1,132 @@
+/*
+ * spool-tool.c - a test helper that drives the spool's private interface
+ * from shell tests.  Not installed; never used outside test/.
+ *
+ *   spool-tool ack-append DIR TABLE FIRST N [full|batch|none]
+ *       appends events with ids FIRST.., one per commit, and prints
+ *       "ok ID" only after spoolship_append returned 0 (for kill -9 tests)
+ *   spool-tool set-meta DIR KEY VALUE      write a meta counter
+ *   spool-tool ship DIR TABLE              read and delete every batch
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "spool.h"
+#include "validate.h"
+
+static int ack_append(int argc, char **argv)
+{
+	struct spoolship_options o;
+	spoolship_spool *s;
+	long first, n;
+	char ev[256], why[256], t[VALIDATE_TIME_LEN + 1];
+	struct timespec ts;
+	int rc;
+
+	if (argc < 6)
+		return 2;
+	first = strtol(argv[4], NULL, 10);
+	n = strtol(argv[5], NULL, 10);
+	spoolship_options_init(&o);
+	if (argc > 6 && spoolship_sync_parse(argv[6], &o.sync) != 0)
+		return 2;
+	if ((rc = spoolship_spool_open(argv[2], &o, &s)) != 0) {
+		fprintf(stderr, "open: %s\n", spoolship_strerror(rc));
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (long i = first; i < first + n; i++) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		validate_time_format((int64_t)ts.tv_sec * 1000, t);
+		int len = snprintf(ev, sizeof(ev),
+				   "{\"__time\":\"%s\",\"id\":%ld,"
+				   "\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxx\"}",
+				   t, i);
+		rc = spoolship_append(s, argv[3], ev, (size_t)len, why,
+				      sizeof(why));
+		if (rc != 0) {
+			fprintf(stderr, "append %ld: %s\n", i,
+				spoolship_strerror(rc));
+			break;
+		}
+		printf("ok %ld\n", i);
+	}
+	spoolship_spool_close(s);
+	return rc == 0 ? 0 : 1;
+}
+
+static int set_meta(int argc, char **argv)
+{
+	spoolship_spool *s;
+	MDB_txn *txn;
+	int rc;
+
+	if (argc < 5)
+		return 2;
+	if ((rc = spoolship_spool_open(argv[2], NULL, &s)) != 0) {
+		fprintf(stderr, "open: %s\n", spoolship_strerror(rc));
+		return 1;
+	}
+	rc = spool_txn_begin(s, 0, &txn);
+	if (rc == 0) {
+		rc = meta_set(s, txn, argv[3], strtoull(argv[4], NULL, 10));
+		if (rc == 0)
+			rc = spool_txn_commit(s, txn);
+		else
+			spool_txn_abort(s, txn);
+	}
+	spoolship_spool_close(s);
+	return rc == 0 ? 0 : 1;
+}
+
+static int ship(int argc, char **argv)
+{
+	struct spool_batch b;
+	struct stream_row row;
+	spoolship_spool *s;
+	MDB_txn *txn;
+	uint64_t total = 0;
+	int rc;
+
+	if (argc < 4)
+		return 2;
+	if ((rc = spoolship_spool_open(argv[2], NULL, &s)) != 0)
+		return 1;
+	if ((rc = spool_txn_begin(s, 1, &txn)) == 0) {
+		rc = stream_get(s, txn, argv[3], &row);
+		spool_txn_abort(s, txn);
+	}
+	memset(&b, 0, sizeof(b));
+	while (rc == 0) {
+		struct spool_range r;
+		uint64_t d;
+
+		rc = spool_batch_next(s, row.id, 0, 60, 1000000, &b);
+		if (rc != 0 || b.n == 0)
+			break;
+		r.stream = row.id;
+		r.first_seq = b.recs[0].seq;
+		r.last_seq = b.recs[b.n - 1].seq;
+		rc = spool_batch_delete(s, &r, 1, &d);
+		total += d;
+	}
+	spool_batch_free(&b);
+	spoolship_spool_close(s);
+	printf("shipped %llu\n", (unsigned long long)total);
+	return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "ack-append") == 0)
+		return ack_append(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "set-meta") == 0)
+		return set_meta(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "ship") == 0)
+		return ship(argc, argv);
+	fprintf(stderr, "usage: see the comment at the top of spool-tool.c\n");
+	return 2;
+}
