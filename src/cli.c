@@ -74,7 +74,11 @@ int cli_open_existing(struct cli_common *c, spoolship_spool **s)
 			strerror(errno));
 		return EXIT_ERROR;
 	}
-	rc = spoolship_spool_open(c->spool, NULL, s);
+	struct spoolship_options o;
+
+	spoolship_options_init(&o);
+	o.readonly = 1; /* inspection never writes, nor resizes the map */
+	rc = spoolship_spool_open(c->spool, &o, s);
 	if (rc != 0) {
 		fprintf(stderr, "spoolship: cannot open spool %s: %s\n",
 			c->spool, spoolship_strerror(rc));

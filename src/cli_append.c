@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,30 +17,47 @@
 #include "cli.h"
 #include "clock.h"
 #include "spool.h"
+#include "validate.h"
 
 #define CHUNK (8u << 20)     /* read buffer; also the longest line */
 #define BATCH_EVENTS 8192    /* events per commit */
+#define GROUP (4u << 20)     /* bytes read before a commit, at most */
+
+/* One batch of validated events.  Two of them alternate: the main thread
+ * validates into one while the committer thread writes the other, so
+ * parsing overlaps the commit's I/O. */
+struct slot {
+	struct spool_item *it;
+	size_t n;
+	char *arena;               /* the normalised events */
+	size_t arena_len, arena_cap;
+	char *msgs;                /* "FILE:LINE: reason\n" of rejects */
+	size_t msgs_len, msgs_cap;
+	uint64_t rejected;
+	unsigned long first_line;
+	const char *fname;
+};
 
 struct appender {
 	spoolship_spool *s;
 	const char *table;
-	const char *fname;       /* for messages: "FILE" or "-" */
-	struct spoolship_event *ev;
-	unsigned long *lineno;   /* line of each ev[] */
+	const char *fname;         /* for messages: "FILE" or "-" */
+	struct spoolship_event *ev; /* lines of the batch being built */
+	unsigned long *lineno;     /* line of each ev[] */
 	size_t n;
+	struct slot slot[2];
+	int cur;                   /* the slot main fills next */
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct slot *queued;       /* handed over, not yet taken */
+	int busy, stop;
+	/* written by the committer under mu */
 	uint64_t accepted, rejected;
-	int err;                 /* first spool error; stops everything */
-	int progress;            /* print progress to a TTY */
+	int err;                   /* first spool error; stops everything */
+	int progress;              /* print progress to a TTY */
 	int64_t started, last_progress;
 };
-
-static void on_reject(void *arg, size_t i, int err, const char *why)
-{
-	struct appender *a = arg;
-
-	(void)err;
-	fprintf(stderr, "%s:%lu: %s\n", a->fname, a->lineno[i], why);
-}
 
 static void progress(struct appender *a, int final)
 {
@@ -54,30 +73,158 @@ static void progress(struct appender *a, int final)
 		(unsigned long long)a->rejected, final ? "\n" : "");
 }
 
+static void *committer(void *arg)
+{
+	struct appender *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		struct slot *sl;
+		int rc;
+
+		while (a->queued == NULL && !a->stop)
+			pthread_cond_wait(&a->cv, &a->mu);
+		if (a->queued == NULL)
+			break;
+		sl = a->queued;
+		a->queued = NULL;
+		a->busy = 1;
+		pthread_mutex_unlock(&a->mu);
+		/* Reports come out in input order, and only for batches
+		 * that were attempted. */
+		fwrite(sl->msgs, 1, sl->msgs_len, stderr);
+		rc = spool_append_items(a->s, a->table, sl->it, sl->n,
+					sl->rejected);
+		if (rc != 0)
+			fprintf(stderr, "%s:%lu: %s: %llu events before this "
+				"batch were appended; the input from this "
+				"line on was not\n", sl->fname,
+				sl->first_line, spoolship_strerror(rc),
+				(unsigned long long)a->accepted);
+		pthread_mutex_lock(&a->mu);
+		if (rc != 0) {
+			a->err = rc;
+		} else {
+			a->accepted += sl->n;
+			a->rejected += sl->rejected;
+		}
+		a->busy = 0;
+		pthread_cond_broadcast(&a->cv);
+		progress(a, 0);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+static int grow(void **p, size_t *cap, size_t need)
+{
+	size_t nc = *cap ? *cap : 65536;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (nc < need)
+		nc *= 2;
+	if ((np = realloc(*p, nc)) == NULL)
+		return -ENOMEM;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+static int add_msg(struct slot *sl, const char *fname, unsigned long line,
+		   const char *why)
+{
+	char m[512];
+	int n = snprintf(m, sizeof(m), "%s:%lu: %s\n", fname, line, why);
+
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= sizeof(m))
+		n = sizeof(m) - 1;
+	if (grow((void **)&sl->msgs, &sl->msgs_cap, sl->msgs_len + (size_t)n))
+		return -ENOMEM;
+	memcpy(sl->msgs + sl->msgs_len, m, (size_t)n);
+	sl->msgs_len += (size_t)n;
+	return 0;
+}
+
+/* Validates the queued lines into the free slot. */
+static int validate_batch(struct appender *a, struct slot *sl)
+{
+	struct validate_opts vo;
+	char why[256];
+	size_t need = 0;
+
+	sl->n = sl->arena_len = sl->msgs_len = 0;
+	sl->rejected = 0;
+	sl->fname = a->fname;
+	sl->first_line = a->lineno[0];
+	for (size_t i = 0; i < a->n; i++)
+		need += a->ev[i].len + VALIDATE_SLACK;
+	if (grow((void **)&sl->arena, &sl->arena_cap, need) != 0)
+		return -ENOMEM;
+	vo.now_ms = clock_wall_ms();
+	vo.max_age_ms = a->s->o.max_age_ms;
+	vo.fill_time = a->s->o.fill_time;
+	vo.max_bytes = SPOOLSHIP_MAX_EVENT_BYTES;
+	for (size_t i = 0; i < a->n; i++) {
+		struct spool_item *it = &sl->it[sl->n];
+		char *out = sl->arena + sl->arena_len;
+		size_t len;
+		int rc = validate_event(a->ev[i].data, a->ev[i].len, &vo, out,
+					a->ev[i].len + VALIDATE_SLACK, &len,
+					&it->event_ms, why, sizeof(why));
+
+		if (rc != 0) {
+			sl->rejected++;
+			if (add_msg(sl, a->fname, a->lineno[i], why) != 0)
+				return -ENOMEM;
+			continue;
+		}
+		it->data = out;
+		it->len = len;
+		sl->arena_len += len;
+		sl->n++;
+	}
+	return 0;
+}
+
+/* Validates the lines gathered so far and hands them to the committer
+ * once it is idle.  Returns the first spool error, if any. */
 static int commit(struct appender *a)
 {
-	size_t ok = 0;
+	struct slot *sl = &a->slot[a->cur];
 	int rc;
 
 	if (a->n == 0)
-		return 0;
-	rc = spoolship_append_many(a->s, a->table, a->ev, a->n, 0, on_reject,
-				   a, &ok);
-	if (rc != 0) {
-		fprintf(stderr, "%s:%lu: %s: %llu earlier events were "
-			"appended; this batch of %zu lines and the rest of "
-			"the input were not\n", a->fname, a->lineno[0],
-			spoolship_strerror(rc),
-			(unsigned long long)a->accepted, a->n);
-		a->err = rc;
-		a->n = 0;
-		return rc;
-	}
-	a->accepted += ok;
-	a->rejected += a->n - ok;
+		return a->err;
+	rc = validate_batch(a, sl);
 	a->n = 0;
-	progress(a, 0);
-	return 0;
+	pthread_mutex_lock(&a->mu);
+	while (rc == 0 && (a->busy || a->queued != NULL) && a->err == 0)
+		pthread_cond_wait(&a->cv, &a->mu);
+	if (rc == 0 && a->err == 0) {
+		a->queued = sl;
+		a->cur ^= 1;
+		pthread_cond_broadcast(&a->cv);
+	}
+	if (rc != 0 && a->err == 0)
+		a->err = rc;
+	rc = a->err;
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+/* Waits for the committer to finish what it has; stops it when asked. */
+static void drain(struct appender *a, int stop)
+{
+	pthread_mutex_lock(&a->mu);
+	while (a->busy || a->queued != NULL)
+		pthread_cond_wait(&a->cv, &a->mu);
+	a->stop = stop;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
 }
 
 static int is_blank(const char *p, size_t n)
@@ -103,6 +250,30 @@ static int add_line(struct appender *a, const char *p, size_t n,
 	return a->n == BATCH_EVENTS ? commit(a) : 0;
 }
 
+/* Reads into buf[have..CHUNK) while more input is ready at once, up to
+ * GROUP bytes: a pipe hands out 64 KiB at a time, and one commit per read
+ * would cost an fsync each; input that pauses is committed at once.
+ * Returns the bytes read (0 at EOF) or -errno. */
+static ssize_t read_more(int fd, char *buf, size_t *have)
+{
+	size_t got = 0;
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r = read(fd, buf + *have, CHUNK - *have);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return got > 0 ? (ssize_t)got : -errno;
+		*have += (size_t)r;
+		got += (size_t)r;
+		if (r == 0 || *have == CHUNK || got >= GROUP ||
+		    poll(&p, 1, 0) != 1)
+			return (ssize_t)got;
+	}
+}
+
 static int append_fd(struct appender *a, int fd, char *buf)
 {
 	size_t have = 0;
@@ -110,17 +281,14 @@ static int append_fd(struct appender *a, int fd, char *buf)
 	int skipping = 0; /* inside an over-long line */
 
 	for (;;) {
-		ssize_t r = read(fd, buf + have, CHUNK - have);
+		ssize_t r = read_more(fd, buf, &have);
 		size_t start = 0;
 
-		if (r < 0 && errno == EINTR)
-			continue;
 		if (r < 0) {
 			fprintf(stderr, "spoolship: %s: read: %s\n", a->fname,
-				strerror(errno));
-			return -errno;
+				strerror((int)-r));
+			return (int)r;
 		}
-		have += (size_t)r;
 		for (;;) {
 			char *nl = memchr(buf + start, '\n', have - start);
 
@@ -152,7 +320,9 @@ static int append_fd(struct appender *a, int fd, char *buf)
 				fprintf(stderr, "%s:%lu: line longer than %u "
 					"bytes, skipped\n", a->fname, line + 1,
 					CHUNK);
+				pthread_mutex_lock(&a->mu);
 				a->rejected++;
+				pthread_mutex_unlock(&a->mu);
 				spool_count_rejected(a->s, 1);
 			}
 			skipping = 1;
@@ -251,10 +421,15 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 	a.table = table;
 	a.progress = isatty(2);
 	a.started = a.last_progress = clock_mono_ms();
+	pthread_mutex_init(&a.mu, NULL);
+	pthread_cond_init(&a.cv, NULL);
 	buf = malloc(CHUNK);
 	a.ev = malloc(BATCH_EVENTS * sizeof(*a.ev));
 	a.lineno = malloc(BATCH_EVENTS * sizeof(*a.lineno));
-	if (buf == NULL || a.ev == NULL || a.lineno == NULL) {
+	a.slot[0].it = malloc(BATCH_EVENTS * sizeof(*a.slot[0].it));
+	a.slot[1].it = malloc(BATCH_EVENTS * sizeof(*a.slot[1].it));
+	if (buf == NULL || a.ev == NULL || a.lineno == NULL ||
+	    a.slot[0].it == NULL || a.slot[1].it == NULL) {
 		cli_err("append", -ENOMEM);
 		ex = EXIT_ERROR;
 		goto out;
@@ -266,6 +441,12 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 		ex = cli_exit_of(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_ERROR;
 		goto out;
 	}
+	if ((rc = pthread_create(&a.th, NULL, committer, &a)) != 0) {
+		cli_err("append", -rc);
+		spoolship_spool_close(a.s);
+		ex = EXIT_ERROR;
+		goto out;
+	}
 	if (optind >= argc) {
 		append_one(&a, "-", buf);
 	} else {
@@ -273,6 +454,8 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 			if (append_one(&a, argv[i], buf) != 0 && a.err == 0)
 				missing++;
 	}
+	drain(&a, 1);
+	pthread_join(a.th, NULL);
 	progress(&a, 1);
 	rc = spoolship_spool_close(a.s);
 	if (rc != 0 && a.err == 0)
@@ -287,6 +470,13 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 	else
 		ex = a.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
 out:
+	for (int i = 0; i < 2; i++) {
+		free(a.slot[i].it);
+		free(a.slot[i].arena);
+		free(a.slot[i].msgs);
+	}
+	pthread_cond_destroy(&a.cv);
+	pthread_mutex_destroy(&a.mu);
 	free(buf);
 	free(a.ev);
 	free(a.lineno);

@@ -1,6 +1,6 @@
 /*
  * record.c - encode and check spool records.  The CRC32 (zlib) covers every
- * byte after the CRC field, so a flipped bit anywhere in a record is found;
+ * byte but its own four, so a flipped bit anywhere in a record is found;
  * a record that fails any check is never handed out as an event.
  */
 #include "record.h"
@@ -52,10 +52,13 @@ int event_key_parse(const void *k, size_t klen, uint32_t *stream,
 	return 0;
 }
 
-static uint32_t crc_of(const unsigned char *p, size_t n)
+/* CRC of a whole record v[0..n) except the CRC field at bytes 4..7. */
+static uint32_t crc_of(const unsigned char *v, size_t n)
 {
-	uLong c = crc32(0L, Z_NULL, 0);
+	uLong c = crc32(crc32(0L, Z_NULL, 0), v, 4);
+	const unsigned char *p = v + 8;
 
+	n -= 8;
 	/* zlib takes uInt lengths: feed large buffers in pieces. */
 	while (n > 0) {
 		uInt chunk = n > 0x40000000u ? 0x40000000u : (uInt)n;
@@ -86,7 +89,7 @@ void record_encode(unsigned char *out, int64_t event_ms, int64_t append_ms,
 	hdr_encode(out, RECORD_HDR_LEN, event_ms, append_ms, len);
 	put_be32(out + 28, 0);
 	memcpy(out + RECORD_HDR_LEN, data, len);
-	put_be32(out + 4, crc_of(out + 8, RECORD_HDR_LEN - 8 + len));
+	put_be32(out + 4, crc_of(out, RECORD_HDR_LEN + len));
 }
 
 static int fail(char *why, size_t whylen, int err, const char *msg)
@@ -113,7 +116,7 @@ static int hdr_decode(const unsigned char *p, size_t vlen, unsigned want_hdr,
 	if (hdrlen != want_hdr || vlen < hdrlen)
 		return fail(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "bad header length");
-	if (get_be32(p + 4) != crc_of(p + 8, vlen - 8))
+	if (get_be32(p + 4) != crc_of(p, vlen))
 		return fail(why, whylen, SPOOLSHIP_ECORRUPT, "CRC mismatch");
 	if ((p[1] & ~RECORD_F_KNOWN) != 0)
 		return fail(why, whylen, SPOOLSHIP_ECORRUPT,
@@ -162,7 +165,7 @@ void dead_record_encode(unsigned char *o, const struct dead_record *d)
 	if (d->excerpt_len > 0)
 		memcpy(o + DEAD_HDR_LEN, d->excerpt, d->excerpt_len);
 	memcpy(o + DEAD_HDR_LEN + d->excerpt_len, d->r.data, d->r.len);
-	put_be32(o + 4, crc_of(o + 8, total - 8));
+	put_be32(o + 4, crc_of(o, total));
 }
 
 int dead_record_decode(const void *v, size_t vlen, struct dead_record *d,

@@ -473,8 +473,8 @@ static int open_dbs(spoolship_spool *s)
 				   (uint64_t)clock_wall_ms())) != 0)
 			goto err;
 	}
-	return s->o.readonly ? (spool_txn_abort(s, txn), 0) :
-			       spool_txn_commit(s, txn);
+	/* Commit even a read txn: handles opened in one that aborts close. */
+	return spool_txn_commit(s, txn);
 err:
 	spool_txn_abort(s, txn);
 	return rc;
@@ -483,6 +483,7 @@ err:
 static int env_open(spoolship_spool *s, const char *dir)
 {
 	unsigned flags = MDB_NOTLS;
+	MDB_envinfo info;
 	int rc, dead;
 
 	if (s->o.sync != SPOOLSHIP_SYNC_FULL)
@@ -498,6 +499,17 @@ static int env_open(spoolship_spool *s, const char *dir)
 	rc = mdb_env_open(s->env, dir, flags, 0600);
 	if (rc != 0)
 		return spool_err(rc);
+	/* Keep a map another process grew: the larger of its size and ours
+	 * (a read-only view just takes the size on disk). */
+	if ((rc = mdb_env_set_mapsize(s->env, 0)) != 0 ||
+	    (rc = mdb_env_info(s->env, &info)) != 0)
+		return spool_err(rc);
+	if (!s->o.readonly && info.me_mapsize < s->map_size) {
+		if ((rc = mdb_env_set_mapsize(s->env, s->map_size)) != 0)
+			return spool_err(rc);
+	} else {
+		s->map_size = info.me_mapsize;
+	}
 	/* Slots of readers that died hold old pages hostage: free them. */
 	mdb_reader_check(s->env, &dead);
 	return 0;

@@ -83,6 +83,7 @@ int meta_set(spoolship_spool *s, MDB_txn *txn, const char *key, uint64_t v);
 #define META_DEAD "dead_total"
 #define META_REJECTED "rejected_total"
 #define META_DROPPED "dropped_total"
+#define META_FULL_HITS "full_hits"
 #define META_NEXT_STREAM "next_stream_id"
 #define META_NEXT_DEAD "next_dead_seq"
 

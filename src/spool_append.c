@@ -153,8 +153,12 @@ static int drop_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 				 d.mv_size - RECORD_HDR_LEN : 0;
 		n++;
 		rc = mdb_cursor_del(c, 0);
-		if (rc == 0)
-			rc = mdb_cursor_get(c, &k, &d, MDB_GET_CURRENT);
+		if (rc == 0) { /* re-seek: see del_range in spool_read.c */
+			event_key(key, id, seq + 1);
+			k.mv_size = sizeof(key);
+			k.mv_data = key;
+			rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+		}
 	}
 	mdb_cursor_close(c);
 	if (rc != 0 && rc != MDB_NOTFOUND)
@@ -167,6 +171,16 @@ static int drop_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 
 /* ---- the policy loop ---------------------------------------------------- */
 
+/* LMDB reuses a page only two txns after the one that freed it (the
+ * previous snapshot must survive a crash).  When a full map is met, one
+ * small txn makes the space of the latest deletes usable, and counts the
+ * event. */
+static int nudge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	(void)arg;
+	return meta_add(s, txn, META_FULL_HITS, 1);
+}
+
 static int append_with_policy(spoolship_spool *s, struct append_job *j)
 {
 	int64_t deadline = -1;
@@ -178,6 +192,13 @@ static int append_with_policy(spoolship_spool *s, struct append_job *j)
 		need += j->it[i].len + RECORD_HDR_LEN + EVENT_KEY_LEN + 16;
 	need = need * 2 + 65536; /* leave room for the tree's own pages */
 	for (int round = 0;; round++) {
+		j->now_ms = clock_wall_ms();
+		rc = spool_write(s, 0, append_txn, j);
+		if (rc != SPOOLSHIP_ESPOOL_FULL)
+			return rc;
+		rc = spool_write(s, 1, nudge_txn, NULL);
+		if (rc != 0)
+			return rc;
 		j->now_ms = clock_wall_ms();
 		rc = spool_write(s, 0, append_txn, j);
 		if (rc != SPOOLSHIP_ESPOOL_FULL)

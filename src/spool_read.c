@@ -145,8 +145,10 @@ static int del_range(MDB_cursor *c, const struct spool_range *r,
 				  d.mv_size - RECORD_HDR_LEN : 0;
 		(*n)++;
 		rc = mdb_cursor_del(c, 0);
+		/* Seek again: after a delete LMDB's cursor position is not
+		 * dependable (it can be left unset when a page empties). */
 		if (rc == 0)
-			rc = mdb_cursor_get(c, &k, &d, MDB_GET_CURRENT);
+			rc = seek_after(c, r->stream, seq, key, &k, &d);
 	}
 	return rc == MDB_NOTFOUND ? 0 : spool_err(rc);
 }

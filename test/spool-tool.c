@@ -116,6 +116,8 @@ static int ship(int argc, char **argv)
 	spool_batch_free(&b);
 	spoolship_spool_close(s);
 	printf("shipped %llu\n", (unsigned long long)total);
+	if (rc != 0)
+		fprintf(stderr, "ship: %s\n", spoolship_strerror(rc));
 	return rc == 0 ? 0 : 1;
 }
 

@@ -1,0 +1,44 @@
+# test/integration/lib.sh - shared by the integration scripts: a scratch
+# directory removed on exit, TAP-like checks, bounded waits, events.
+set -u
+: "${BUILD_DIR:?run through test/run.sh or set BUILD_DIR}"
+SP="$BUILD_DIR/spoolship"
+TOOL="$BUILD_DIR/spool-tool"
+T=$(mktemp -d "${TMPDIR:-/tmp}/spoolship-it-XXXXXX")
+_pids=()
+_fails=0
+cleanup() {
+	for p in "${_pids[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $1"; }
+not_ok() { echo "not ok - $1"; _fails=$((_fails + 1)); }
+# check NAME COMMAND...: passes when the command succeeds.
+check() { local n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n"; fi; }
+# expect_exit NAME CODE COMMAND...: passes when the command exits CODE.
+expect_exit() {
+	local n=$1 want=$2 rc; shift 2
+	"$@"; rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$n"; else not_ok "$n (exit $rc, want $want)"; fi
+}
+finish() { [ "$_fails" -eq 0 ] || { echo "$_fails check(s) failed"; exit 1; }; exit 0; }
+skip() { echo "$1"; exit 77; }
+
+now_iso() { date -u +%Y-%m-%dT%H:%M:%S.000Z; }
+# gen_events FIRST N [PAD]: NDJSON with ids FIRST.., the current time.
+gen_events() {
+	local t; t=$(now_iso)
+	awk -v f="$1" -v n="$2" -v t="$t" -v pad="${3:-xxxxxxxxxxxxxxxxxxxx}" \
+		'BEGIN { for (i = f; i < f + n; i++)
+			printf "{\"__time\":\"%s\",\"id\":%d,\"pad\":\"%s\"}\n", t, i, pad }'
+}
+# wait_for SECONDS COMMAND...: polls the command until it succeeds.
+wait_for() {
+	local end=$(( $(date +%s) + $1 )); shift
+	until "$@"; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.05
+	done
+}
