@@ -102,6 +102,7 @@ bench: all
 	@BUILD_DIR=$(CURDIR)/$(BUILD) tools/bench.sh
 
 demo: all
+	@tools/deps.sh demo
 	@BUILD_DIR=$(CURDIR)/$(BUILD) tools/demo.sh
 
 install: $(BUILD)/libspoolship.a $(BUILD)/libspoolship.so $(BUILD)/spoolship

@@ -92,7 +92,8 @@ static void *committer(void *arg)
 		pthread_mutex_unlock(&a->mu);
 		/* Reports come out in input order, and only for batches
 		 * that were attempted. */
-		fwrite(sl->msgs, 1, sl->msgs_len, stderr);
+		if (sl->msgs_len > 0)
+			fwrite(sl->msgs, 1, sl->msgs_len, stderr);
 		rc = spool_append_items(a->s, a->table, sl->it, sl->n,
 					sl->rejected);
 		if (rc != 0)

@@ -418,14 +418,14 @@ static int make_dir(const char *dir, int readonly)
 {
 	struct stat st;
 
-	if (stat(dir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode))
-			return -ENOTDIR;
-	} else if (errno != ENOENT || readonly) {
+	/* Several processes may create the same spool at once: EEXIST from
+	 * mkdir is fine, what it made is checked below. */
+	if (!readonly && mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return -errno;
-	} else if (mkdir(dir, 0700) != 0) {
+	if (stat(dir, &st) != 0)
 		return -errno;
-	}
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
 	if (!readonly && access(dir, W_OK | X_OK) != 0)
 		return -errno;
 	return 0;

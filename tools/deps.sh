@@ -10,13 +10,15 @@ lmdb:liblmdb-dev libcjson:libcjson-dev zlib:zlib1g-dev openssl:libssl-dev
 libcurl:libcurl4-openssl-dev libmicrohttpd:libmicrohttpd-dev inih:libinih-dev"
 need_test="cmocka:libcmocka-dev curl:curl python3:python3"
 need_bench=""
+need_demo="curl:curl"
 
 case "${1:-build}" in
 build) want="$need_build" ;;
 test) want="$need_build $need_test" ;;
 bench) want="$need_build $need_bench" ;;
+demo) want="$need_build $need_demo" ;;
 all) want="$need_build $need_test $need_bench" ;;
-*) echo "usage: $0 build|test|bench|all" >&2; exit 2 ;;
+*) echo "usage: $0 build|test|bench|demo|all" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# tools/bench.sh - `make bench`: prints the append figures of the spool
+# issue on this machine.  1,000,000 events of ~200 bytes; each rate is the
+# best of RUNS runs (the disk is shared and noisy); the raw LMDB rate of
+# the same records in the same txn sizes is the ceiling the ratio uses.
+set -euo pipefail
+B=${BUILD_DIR:?}
+N=${BENCH_EVENTS:-1000000}
+RUNS=${BENCH_RUNS:-3}
+W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/spoolship-bench-XXXXXX")
+trap 'rm -rf "$W"' EXIT
+"$B/bench-append" gen "$N" "$W/events.ndjson"
+printf 'bench: %d events of %d bytes on average, best of %d runs, in %s\n' \
+	"$N" $(( $(stat -c %s "$W/events.ndjson") / N - 1 )) "$RUNS" "$W"
+
+best() { # best RATE lines of a command that prints "name n rate"
+	local b=0 r
+	for _ in $(seq 1 "$RUNS"); do
+		rm -rf "$W/s"; sync
+		r=$("$@" | awk '{print $3}')
+		[ "${r%.*}" -gt "$b" ] && b=${r%.*}
+	done
+	echo "$b"
+}
+cli_rate() { # MODE: events/s of `spoolship append --sync MODE`
+	local t0 t1
+	t0=$(date +%s%N)
+	"$B/spoolship" -s "$W/s" append --sync "$1" "$W/events.ndjson" 2>/dev/null
+	t1=$(date +%s%N)
+	echo "cli $N $(( N * 1000000000 / (t1 - t0) ))"
+}
+
+raw=$(best "$B/bench-append" raw "$W/s" "$W/events.ndjson" 8192)
+row() { printf '%-44s %10s events/s  %5.1f%% of raw LMDB\n' "$1" "$2" \
+	"$(awk -v a="$2" -v b="$raw" 'BEGIN { print 100 * a / b }')"; }
+printf '%-44s %10s events/s\n' "raw LMDB puts, 8192/txn, sync=full" "$raw"
+for m in full batch none; do
+	row "spoolship append --sync $m" "$(best cli_rate "$m")"
+done
+row "library spoolship_append_many, 8192/call" \
+	"$(best "$B/bench-append" many "$W/s" "$W/events.ndjson" 8192)"
+row "library buffered producer, 1 thread" \
+	"$(best "$B/bench-append" producer "$W/s" "$W/events.ndjson" 1)"
+row "library buffered producer, 2 threads" \
+	"$(best "$B/bench-append" producer "$W/s" "$W/events.ndjson" 2)"
+row "library spoolship_append one at a time" \
+	"$(best "$B/bench-append" one "$W/s" "$W/events.ndjson" 5000)"
+
+# 4 concurrent appenders of N/4 each: all present, verify clean.
+rm -rf "$W/s"
+split -n l/4 -d "$W/events.ndjson" "$W/part."
+t0=$(date +%s%N)
+for p in "$W"/part.*; do
+	"$B/spoolship" -s "$W/s" append -t shared "$p" 2>/dev/null &
+done
+wait
+t1=$(date +%s%N)
+have=$("$B/spoolship" -s "$W/s" stats --json | python3 -c \
+	'import json,sys; print(json.load(sys.stdin)["streams"]["shared"]["pending_events"])')
+distinct=$("$B/spoolship" -s "$W/s" peek -t shared -n 0 |
+	python3 -c 'import json,sys; print(len({json.loads(l)["id"] for l in sys.stdin}))')
+verify=$("$B/spoolship" -s "$W/s" verify | tail -n 1)
+printf '%-44s %10s events/s  %s present, %s distinct ids; verify: %s\n' \
+	"4 concurrent spoolship append, sync=full" \
+	"$(( N * 1000000000 / (t1 - t0) ))" "$have" "$distinct" "$verify"
+[ "$have" -eq "$N" ] && [ "$distinct" -eq "$N" ]
