@@ -89,6 +89,9 @@ unit: $(UNIT_BIN)
 check: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
 	@$(MAKE) --no-print-directory lint
+	@if command -v clang >/dev/null; then \
+		$(MAKE) --no-print-directory -s BUILD=build/clang CC=clang all; \
+	else echo "check: clang not installed, gcc build only"; fi
 	@BUILD_DIR=$(CURDIR)/build/asan test/run.sh
 
 # House style rule 9: banned functions never appear in src/ or include/.

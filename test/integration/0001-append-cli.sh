@@ -62,6 +62,15 @@ expect_exit "bad table exits 2" 2 "$SP" -s "$S" append -t 'a/b' /dev/null 2>/dev
 expect_exit "unknown command exits 2" 2 "$SP" -s "$S" frobnicate 2>/dev/null
 expect_exit "no command exits 2" 2 "$SP" 2>/dev/null
 
+# On a terminal, a progress line with the rate ends the run.
+if command -v script >/dev/null; then
+	gen_events 1000 2000 > "$T/tty.ndjson"
+	script -qec "'$SP' -s '$S' append -t tty '$T/tty.ndjson'" /dev/null > "$T/tty.out" 2>&1
+	check "progress line on a TTY" grep -q 'appended 2000 events (.*/s), rejected 0' "$T/tty.out"
+	"$SP" -s "$S" append -t tty2 "$T/tty.ndjson" 2>"$T/notty.out"
+	check "no progress line off a TTY" bash -c "! grep -q '/s)' '$T/notty.out'"
+fi
+
 # stats --json carries the documented fields.
 "$SP" -s "$S" stats --json > "$T/stats.json"
 check "stats json fields" python3 -c '
@@ -70,11 +79,11 @@ d = json.load(open(sys.argv[1]))
 for k in ("pending_events", "pending_bytes", "appended_total", "shipped_total",
           "expired_total", "dead_total", "rejected_total", "streams"):
     assert k in d, k
-assert d["pending_events"] == 2 + 2 + 1 + 3 + 5, d["pending_events"]
+assert d["pending_events"] == 2 + 2 + 1 + 3 + 5 + 4000, d["pending_events"]
 assert d["rejected_total"] == 7, d["rejected_total"]
 assert d["streams"]["t2"]["pending_events"] == 2
 ' "$T/stats.json"
-check "stats text" bash -c "'$SP' -s '$S' stats | grep -q 'pending   13 events'"
+check "stats text" bash -c "'$SP' -s '$S' stats | grep -q 'pending   4013 events'"
 check "peek -n limits" test "$("$SP" -s "$S" peek -n 3 | wc -l)" -eq 3
 expect_exit "verify clean" 0 "$SP" -s "$S" verify >/dev/null
 expect_exit "stats on no spool exits 1" 1 "$SP" -s "$T/none" stats 2>/dev/null
