@@ -125,8 +125,8 @@ void answer_init(struct answer *a);
  * a blank line ends the block; "Name: value" lines of the headers above
  * are parsed (names case-insensitive, values trimmed), anything else is
  * ignored.  Duplicate headers merge conservatively (the longest wait, the
- * smallest remaining).  Always returns size * n, so it never aborts the
- * transfer.
+ * smallest remaining).  Returns size * n, so it never aborts the
+ * transfer (0 only if size * n overflows, which curl never passes).
  */
 size_t answer_header_cb(char *buf, size_t size, size_t n, void *answer);
 
