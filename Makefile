@@ -11,11 +11,13 @@ SAN ?=
 V ?= 0
 
 PKGS := lmdb libcjson zlib
+DAEMON_PKGS := libcurl inih libcrypto
 TOOL_PKGS := libmicrohttpd libcjson zlib
 # Recursive on purpose: evaluated after tools/deps.sh has run.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TOOL_LIBS = $(shell pkg-config --libs $(TOOL_PKGS) 2>/dev/null)
+DAEMON_LIBS = $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null)
 
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
@@ -30,7 +32,11 @@ LIBS = $(PKG_LIBS) -pthread
 
 LIB_SRC := errors.c clock.c record.c validate.c spool.c spool_append.c \
 	spool_read.c spool_inspect.c producer.c
-CLI_SRC := cli.c cli_append.c cli_inspect.c
+# The daemon's modules link libcurl, inih and libcrypto: never part of
+# the producer library.
+DAEMON_SRC := config.c log.c answer.c auth.c wake.c ship.c ship_auth.c
+CLI_SRC := cli.c cli_append.c cli_inspect.c cli_run.c $(DAEMON_SRC)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard test/unit/test_*.c)
@@ -61,7 +67,8 @@ $(BUILD)/libspoolship.so: $(LIB_OBJ)
 		$^ $(LIBS)
 
 $(BUILD)/spoolship: $(CLI_OBJ) $(BUILD)/libspoolship.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libspoolship.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libspoolship.a $(LIBS) \
+		$(DAEMON_LIBS)
 
 $(BUILD)/append-example: docs/examples/append-example.c \
 		$(BUILD)/libspoolship.a
@@ -77,10 +84,11 @@ $(BUILD)/mock-polaris: tools/mock-polaris.c | deps
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE $(LDFLAGS) -o $@ $< $(TOOL_LIBS) \
 		-lpthread
 
-$(BUILD)/test/%: test/unit/%.c $(BUILD)/libspoolship.a | deps-test
+$(BUILD)/test/%: test/unit/%.c $(BUILD)/libspoolship.a $(DAEMON_OBJ) \
+		| deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libspoolship.a \
-		$(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(DAEMON_OBJ) \
+		$(BUILD)/libspoolship.a $(LIBS) $(DAEMON_LIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "validate.h"
 
 static void usage(FILE *f)
@@ -25,6 +26,8 @@ static void usage(FILE *f)
 		"  peek [-t TABLE] [-n N]\n"
 		"                 print pending events as NDJSON, oldest first\n"
 		"  verify         check every record's CRC and header\n"
+		"  run -c FILE [--check-config] [--until-empty]\n"
+		"                 ship the spool to the Events API (daemon)\n"
 		"\n"
 		"  -s, --spool DIR  spool directory (default ./spool); accepted\n"
 		"                   before or after COMMAND\n"
@@ -87,48 +90,14 @@ int cli_open_existing(struct cli_common *c, spoolship_spool **s)
 	return EXIT_OK;
 }
 
-static int parse_scaled(const char *s, const char *const *suf,
-			const int64_t *mul, int nsuf, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s == '\0' || *s == '-')
-		return SPOOLSHIP_EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s)
-		return SPOOLSHIP_EINVAL;
-	for (int i = 0; i < nsuf; i++) {
-		if (strcmp(end, suf[i]) == 0) {
-			if (v > INT64_MAX / mul[i])
-				return SPOOLSHIP_EINVAL;
-			*out = v * mul[i];
-			return 0;
-		}
-	}
-	return SPOOLSHIP_EINVAL;
-}
-
 int cli_parse_size(const char *s, uint64_t *out)
 {
-	static const char *const suf[] = { "", "K", "M", "G", "k", "T" };
-	static const int64_t mul[] = { 1, 1 << 10, 1 << 20, 1 << 30, 1 << 10,
-				       1LL << 40 };
-	int64_t v;
-	int rc = parse_scaled(s, suf, mul, 6, &v);
-
-	if (rc == 0)
-		*out = (uint64_t)v;
-	return rc;
+	return config_parse_size(s, out);
 }
 
 int cli_parse_duration(const char *s, int64_t *out_ms)
 {
-	static const char *const suf[] = { "", "ms", "s", "m", "h", "d" };
-	static const int64_t mul[] = { 1, 1, 1000, 60000, 3600000, 86400000 };
-
-	return parse_scaled(s, suf, mul, 6, out_ms);
+	return config_parse_duration(s, out_ms);
 }
 
 static const struct {
@@ -139,6 +108,7 @@ static const struct {
 	{ "stats", cli_stats },
 	{ "peek", cli_peek },
 	{ "verify", cli_verify },
+	{ "run", cli_run },
 };
 
 int main(int argc, char **argv)

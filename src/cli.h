@@ -25,6 +25,7 @@ int cli_append(struct cli_common *c, int argc, char **argv);
 int cli_stats(struct cli_common *c, int argc, char **argv);
 int cli_peek(struct cli_common *c, int argc, char **argv);
 int cli_verify(struct cli_common *c, int argc, char **argv);
+int cli_run(struct cli_common *c, int argc, char **argv);
 
 /* Opens c->spool for inspection: refuses (with a message) a directory
  * that holds no spool instead of creating one. */

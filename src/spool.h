@@ -164,17 +164,20 @@ struct dead_info {
 int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
 		    size_t n, const struct dead_info *di, uint64_t *moved);
 
-/* Calls fn for each event of stream whose __time is before cutoff_ms, up
- * to max events (0 = no limit), oldest sequence first.  fn returning
- * non-zero stops the walk and becomes the result. */
+/* Calls fn for each event of stream after sequence after_seq whose __time
+ * is before cutoff_ms, up to max events (0 = no limit), oldest sequence
+ * first.  fn returning non-zero stops the walk and becomes the result. */
 typedef int spool_walk_fn(void *arg, uint64_t seq, const struct record *r);
-int spool_walk_older(spoolship_spool *s, uint32_t stream, int64_t cutoff_ms,
-		     size_t max, spool_walk_fn *fn, void *arg);
+int spool_walk_older(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
+		     int64_t cutoff_ms, size_t max, spool_walk_fn *fn,
+		     void *arg);
 
-/* Moves every event of stream older than cutoff_ms to the dead store as
- * expired, in txns of at most 1024; *moved gets the count. */
-int spool_expire(spoolship_spool *s, uint32_t stream, int64_t cutoff_ms,
-		 uint64_t *moved);
+/* Moves every event of stream after after_seq older than cutoff_ms to the
+ * dead store as expired, in txns of at most 1024; *moved gets the count.
+ * (The shipper passes the last sequence it handed out: events in flight
+ * are aged out by the batch that carries them, never behind its back.) */
+int spool_expire(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
+		 int64_t cutoff_ms, uint64_t *moved);
 
 /* ---- inspection ------------------------------------------------------- */
 

@@ -288,8 +288,9 @@ int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
 
 /* ---- age-out ------------------------------------------------------------ */
 
-int spool_walk_older(spoolship_spool *s, uint32_t stream, int64_t cutoff_ms,
-		     size_t max, spool_walk_fn *fn, void *arg)
+int spool_walk_older(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
+		     int64_t cutoff_ms, size_t max, spool_walk_fn *fn,
+		     void *arg)
 {
 	unsigned char key[EVENT_KEY_LEN];
 	MDB_txn *txn;
@@ -304,7 +305,7 @@ int spool_walk_older(spoolship_spool *s, uint32_t stream, int64_t cutoff_ms,
 		spool_txn_abort(s, txn);
 		return spool_err(rc);
 	}
-	rc = seek_after(c, stream, 0, key, &k, &d);
+	rc = seek_after(c, stream, after_seq, key, &k, &d);
 	while (rc == 0 && (max == 0 || seen < max)) {
 		uint32_t sid;
 		uint64_t seq;
@@ -345,8 +346,8 @@ static int collect_seq(void *arg, uint64_t seq, const struct record *r)
 	return 0;
 }
 
-int spool_expire(spoolship_spool *s, uint32_t stream, int64_t cutoff_ms,
-		 uint64_t *moved)
+int spool_expire(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
+		 int64_t cutoff_ms, uint64_t *moved)
 {
 	struct dead_info di = { DEAD_EXPIRED, 0, NULL, 0 };
 	struct seq_list l = { NULL, 0, 0 };
@@ -357,8 +358,8 @@ int spool_expire(spoolship_spool *s, uint32_t stream, int64_t cutoff_ms,
 		uint64_t m = 0;
 
 		l.n = 0;
-		rc = spool_walk_older(s, stream, cutoff_ms, 1024, collect_seq,
-				      &l);
+		rc = spool_walk_older(s, stream, after_seq, cutoff_ms, 1024,
+				      collect_seq, &l);
 		if (rc == 0 && l.n > 0)
 			rc = spool_dead_move(s, stream, l.v, l.n, &di, &m);
 		*moved += m;

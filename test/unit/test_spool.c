@@ -412,16 +412,22 @@ static void test_age_out(void **state)
 	}
 	append_n(f, "t", 10, 5, 8);
 	id = stream_id(f, "t");
-	assert_int_equal(spool_walk_older(f->s, id, clock_wall_ms() - 3600000,
-					  0, count_cb, &n), 0);
+	assert_int_equal(spool_walk_older(f->s, id, 0,
+					  clock_wall_ms() - 3600000, 0,
+					  count_cb, &n), 0);
 	assert_int_equal(n, 3);
 	n = 0;
-	assert_int_equal(spool_walk_older(f->s, id, clock_wall_ms() - 3600000,
-					  2, count_cb, &n), 0);
+	assert_int_equal(spool_walk_older(f->s, id, 0,
+					  clock_wall_ms() - 3600000, 2,
+					  count_cb, &n), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(spool_expire(f->s, id, clock_wall_ms() - 3600000,
+	/* Events at or before after_seq (in flight) are left alone. */
+	assert_int_equal(spool_expire(f->s, id, 6, clock_wall_ms() - 3600000,
 				      &moved), 0);
-	assert_int_equal(moved, 3);
+	assert_int_equal(moved, 2);
+	assert_int_equal(spool_expire(f->s, id, 0, clock_wall_ms() - 3600000,
+				      &moved), 0);
+	assert_int_equal(moved, 1);
 	get_stats(f, &st);
 	assert_int_equal(st.pending_events, 10);
 	assert_int_equal(st.expired_total, 3);

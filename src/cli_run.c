@@ -1,0 +1,347 @@
+/*
+ * cli_run.c - `spoolship run`: the daemon.  Loads the config, opens the
+ * spool and ships it until told to stop.  Signal handlers only set flags
+ * (and poke the shipper's wake-up descriptor); the loop acts on them.
+ */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "cli.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "ship.h"
+#include "ship_auth.h"
+
+static volatile sig_atomic_t got_stop, got_hup;
+/* The one shipper of this process, for the handlers' wake-up poke. */
+static struct shipper *running;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_stop = 1;
+	if (running != NULL)
+		ship_wakeup(running); /* write(2) on an eventfd */
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+struct daemon {
+	struct config cfg;
+	struct logger log;
+	struct auth *auth;
+	struct ship_creds creds;
+	struct ship_auth hooks;
+	spoolship_spool *spool;
+	struct shipper *sh;
+	const char *cfg_path;
+	int until_empty;
+};
+
+static int url_for(void *arg, const char *stream, char *out, size_t len)
+{
+	return config_url_for(arg, stream, out, len);
+}
+
+static void ship_opts_of(const struct config *c, struct ship_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_events = (size_t)c->ship.max_events;
+	o->max_bytes = (size_t)c->ship.max_bytes;
+	o->linger_ms = c->ship.linger_ms;
+	o->max_in_flight = (unsigned)c->ship.max_in_flight;
+	o->timeout_ms = c->ship.timeout_ms;
+	o->connect_timeout_ms = c->ship.connect_timeout_ms;
+	o->max_age_ms = c->ship.max_age_ms > 0 ? c->ship.max_age_ms
+					       : INT64_MAX / 2;
+	o->age_margin_ms = c->ship.max_age_ms > 0 ? c->ship.age_margin_ms : 0;
+	o->gzip = c->ship.gzip;
+	o->requests_per_minute = (unsigned)c->ship.requests_per_minute;
+	o->backoff_min_ms = c->ship.backoff_min_ms;
+	o->backoff_max_ms = c->ship.backoff_max_ms;
+	o->alarm_backoff_ms = c->ship.alarm_backoff_ms;
+	o->tls_verify = c->tls.verify;
+	o->ca_file = c->tls.ca_file;
+	o->cert_file = c->tls.cert_file;
+	o->key_file = c->tls.key_file;
+	o->tls_min_13 = c->tls.min_version == CONFIG_TLS_1_3;
+	o->user_agent = c->ship.user_agent;
+	o->url_for = url_for;
+	o->url_arg = (void *)c;
+}
+
+static int make_auth(const struct config *c, struct auth **out, char *why,
+		     size_t whylen)
+{
+	static const char *const modes[] = { "none", "bearer", "oauth",
+					     "apikey" };
+	struct auth_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.mode = modes[c->auth.mode];
+	p.token = c->auth.token;
+	p.token_url = c->auth.token_url;
+	p.client_id = c->auth.client_id;
+	p.client_secret = c->auth.client_secret;
+	p.scope = c->auth.scope;
+	p.api_key = c->auth.api_key;
+	p.refresh_margin_ms = c->auth.refresh_margin_ms;
+	return auth_new(&p, out, why, whylen);
+}
+
+static void register_config_secrets(struct logger *lg, const struct config *c)
+{
+	const char *sec[16];
+	size_t n = 0;
+
+	if (config_secrets(c, sec, 16, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			log_secret_add(lg, sec[i]);
+}
+
+/* Loads and checks path; prints every problem.  Returns 0 or EXIT_USAGE. */
+static int load_config(const char *path, struct config *c)
+{
+	struct config_errors errs;
+	int rc = config_load(path, c, &errs);
+
+	if (rc == 0)
+		rc = config_check_run(c, &errs);
+	if (rc != 0) {
+		config_errors_print(&errs, path, stderr);
+		config_free(c);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static void write_pid(const struct config *c)
+{
+	FILE *f;
+
+	if (c->run.pid_file == NULL || c->run.pid_file[0] == '\0')
+		return;
+	f = fopen(c->run.pid_file, "w");
+	if (f == NULL)
+		return;
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+static void reload(struct daemon *d)
+{
+	struct config nc;
+	struct auth *na = NULL;
+	struct ship_opts so;
+	char why[256];
+
+	got_hup = 0;
+	if (load_config(d->cfg_path, &nc) != EXIT_OK) {
+		log_error(&d->log, "reload failed, keeping the running "
+			  "configuration file=%s", d->cfg_path);
+		return;
+	}
+	if (make_auth(&nc, &na, why, sizeof(why)) != 0) {
+		log_error(&d->log, "reload failed, keeping the running "
+			  "configuration error=\"%s\"", why);
+		config_free(&nc);
+		return;
+	}
+	if (strcmp(nc.spool.path, d->cfg.spool.path) != 0)
+		log_warn(&d->log, "the spool path changes only on restart "
+			 "running=%s configured=%s", d->cfg.spool.path,
+			 nc.spool.path);
+	ship_opts_of(&nc, &so);
+	if (ship_set_opts(d->sh, &so) != 0) {
+		log_error(&d->log, "reload failed: invalid [ship] options");
+		auth_free(na);
+		config_free(&nc);
+		return;
+	}
+	{
+		const char *sec[16];
+		size_t n = 0;
+
+		/* One swap: no moment without the secrets masked. */
+		if (config_secrets(&nc, sec, 16, &n) == 0)
+			log_secrets_set(&d->log, sec, n);
+	}
+	log_configure(&d->log, nc.log.level, nc.log.format == CONFIG_LOG_JSON);
+	auth_free(d->auth);
+	d->auth = na;
+	d->creds.auth = na;
+	d->creds.timeout_ms = nc.ship.timeout_ms;
+	d->creds.tls_verify = nc.tls.verify;
+	config_free(&d->cfg);
+	d->cfg = nc;
+	d->creds.ca_file = d->cfg.tls.ca_file;
+	ship_creds_bind(&d->creds, &d->hooks);
+	log_info(&d->log, "configuration reloaded file=%s", d->cfg_path);
+}
+
+/* Stops reading, lets what is in flight finish (bounded), then returns. */
+static void drain(struct daemon *d)
+{
+	int64_t end = clock_mono_ms() + d->cfg.ship.shutdown_timeout_ms;
+
+	ship_stop_reading(d->sh);
+	log_info(&d->log, "stopping: waiting for requests in flight "
+		 "in_flight=%u timeout_ms=%lld", ship_in_flight(d->sh),
+		 (long long)d->cfg.ship.shutdown_timeout_ms);
+	while (ship_in_flight(d->sh) > 0 && clock_mono_ms() < end)
+		ship_step(d->sh, 100);
+	if (ship_in_flight(d->sh) > 0)
+		log_warn(&d->log, "shutdown timeout: unanswered requests stay "
+			 "in the spool and will be sent again in_flight=%u",
+			 ship_in_flight(d->sh));
+}
+
+static int run_loop(struct daemon *d)
+{
+	int rc = 0;
+
+	while (!got_stop) {
+		if (got_hup)
+			reload(d);
+		rc = ship_step(d->sh, 250);
+		if (rc != 0) {
+			log_error(&d->log, "stopping on a fatal error: %s",
+				  ship_counters(d->sh)->last_error);
+			break;
+		}
+		if (d->until_empty && ship_idle(d->sh))
+			break;
+	}
+	drain(d);
+	return rc == 0 ? EXIT_OK : EXIT_ERROR;
+}
+
+static void run_usage(void)
+{
+	fprintf(stderr, "usage: spoolship run -c FILE [--check-config] "
+		"[--until-empty] [--foreground]\n");
+}
+
+static int start(struct daemon *d)
+{
+	struct spoolship_options so;
+	struct ship_opts o;
+	char why[256];
+	int rc;
+
+	config_spool_options(&d->cfg, &so);
+	rc = spoolship_spool_open(d->cfg.spool.path, &so, &d->spool);
+	if (rc != 0) {
+		log_error(&d->log, "cannot open the spool path=%s error=\"%s\"",
+			  d->cfg.spool.path, spoolship_strerror(rc));
+		return EXIT_ERROR;
+	}
+	if (make_auth(&d->cfg, &d->auth, why, sizeof(why)) != 0) {
+		log_error(&d->log, "bad [auth] configuration: %s", why);
+		return EXIT_USAGE;
+	}
+	d->creds.auth = d->auth;
+	d->creds.log = &d->log;
+	d->creds.timeout_ms = d->cfg.ship.timeout_ms;
+	d->creds.tls_verify = d->cfg.tls.verify;
+	d->creds.ca_file = d->cfg.tls.ca_file;
+	ship_creds_bind(&d->creds, &d->hooks);
+	ship_opts_of(&d->cfg, &o);
+	rc = ship_new(d->spool, d->cfg.spool.path, &o, &d->hooks, &d->log,
+		      &d->sh);
+	if (rc != 0) {
+		log_error(&d->log, "cannot start the shipper error=\"%s\"",
+			  spoolship_strerror(rc));
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
+
+int cli_run(struct cli_common *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "until-empty", no_argument, NULL, 'u' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon d;
+	int ch, check = 0, ex;
+
+	(void)c;
+	memset(&d, 0, sizeof(d));
+	while ((ch = getopt_long(argc, argv, "c:nfh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': d.cfg_path = optarg; break;
+		case 'n': check = 1; break;
+		case 'u': d.until_empty = 1; break;
+		case 'f': break; /* always in the foreground */
+		case 'h': run_usage(); return EXIT_OK;
+		default: run_usage(); return EXIT_USAGE;
+		}
+	}
+	if (d.cfg_path == NULL || optind < argc) {
+		run_usage();
+		return EXIT_USAGE;
+	}
+	if ((ex = load_config(d.cfg_path, &d.cfg)) != EXIT_OK)
+		return ex;
+	if (check) {
+		printf("configuration OK\n");
+		config_free(&d.cfg);
+		return EXIT_OK;
+	}
+	log_init(&d.log, stderr);
+	log_configure(&d.log, d.cfg.log.level,
+		      d.cfg.log.format == CONFIG_LOG_JSON);
+	register_config_secrets(&d.log, &d.cfg);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	install_signals();
+	ex = start(&d);
+	if (ex == EXIT_OK) {
+		write_pid(&d.cfg);
+		running = d.sh;
+		log_info(&d.log, "shipping spool=%s url=%s", d.cfg.spool.path,
+			 d.cfg.ship.url);
+		ex = run_loop(&d);
+		running = NULL;
+		if (d.cfg.run.pid_file[0] != '\0')
+			unlink(d.cfg.run.pid_file);
+		log_info(&d.log, "stopped events_shipped=%llu",
+			 (unsigned long long)ship_counters(d.sh)->events_shipped);
+	}
+	ship_free(d.sh);
+	auth_free(d.auth);
+	if (spoolship_spool_close(d.spool) != 0 && ex == EXIT_OK)
+		ex = EXIT_ERROR;
+	curl_global_cleanup();
+	config_free(&d.cfg);
+	log_fini(&d.log);
+	return ex;
+}

@@ -1,0 +1,1844 @@
+/*
+ * config.c - loads the INI file of `spoolship run` through one option
+ * table, which also writes config.example.ini and the docs' key tables.
+ * It must never stop at the first problem, nor put a secret in a message.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "log.h"
+
+#define MS   INT64_C(1)
+#define SEC  (1000 * MS)
+#define MIN  (60 * SEC)
+#define HOUR (60 * MIN)
+#define DAY  (24 * HOUR)
+#define KIB  INT64_C(1024)
+#define MIB  (1024 * KIB)
+#define GIB  (1024 * MIB)
+#define TIB  (1024 * GIB)
+
+/* A secret file larger than this is not a token. */
+#define SECRET_FILE_MAX 65536
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const char *const sync_names[] = { "full", "batch", "none", NULL };
+static const char *const policy_names[] = { "reject", "drop_oldest", "block",
+					    NULL };
+static const char *const auth_names[] = { "none", "bearer", "oauth",
+					  "apikey", NULL };
+static const char *const tls_names[] = { "1.2", "1.3", NULL };
+static const char *const level_names[] = { "debug", "info", "warn", "error",
+					   NULL };
+static const char *const format_names[] = { "text", "json", NULL };
+static const char *const partial_names[] = { "accept_valid", "reject_all",
+					     NULL };
+
+#define OFF(f) offsetof(struct config, f)
+
+#define STR(sec, k, def, f, fl, d) \
+	{ sec, k, CONFIG_STRING, def, 0, 0, NULL, OFF(f), fl, NULL, d }
+#define BOOL(sec, k, def, f, d) \
+	{ sec, k, CONFIG_BOOL, def, 0, 1, NULL, OFF(f), 0, NULL, d }
+#define INT(sec, k, def, lo, hi, f, d) \
+	{ sec, k, CONFIG_INT, def, lo, hi, NULL, OFF(f), 0, NULL, d }
+#define SIZE(sec, k, def, lo, hi, f, d) \
+	{ sec, k, CONFIG_SIZE, def, lo, hi, NULL, OFF(f), 0, NULL, d }
+#define DUR(sec, k, def, lo, hi, f, d) \
+	{ sec, k, CONFIG_DURATION, def, lo, hi, NULL, OFF(f), 0, NULL, d }
+#define ENUM(sec, k, def, names, f, d) \
+	{ sec, k, CONFIG_ENUM, def, 0, 0, names, OFF(f), 0, NULL, d }
+
+static const struct config_section sections[] = {
+	{ "spool", "[spool]",
+	  "The local spool: an LMDB environment directory that holds every "
+	  "event until the receiver has acknowledged it." },
+	{ "ship", "[ship]",
+	  "Shipping to the Events API: batching, concurrency, retries and "
+	  "age-out." },
+	{ "auth", "[auth]",
+	  "Credentials sent to the Events API. A secret may be written here, "
+	  "taken from the environment with ${NAME}, or (best) read from a "
+	  "*_file that only its owner can read." },
+	{ "tls", "[tls]", "TLS for https:// URLs." },
+	{ "log", "[log]",
+	  "Log lines on stderr: one line per event, stable wording, a "
+	  "key=value tail. Secrets are never written." },
+	{ "ingest", "[ingest]",
+	  "A local Events-API endpoint inside spoolship run: applications "
+	  "POST to http://HOST:PORT/v1/events/{table} and get 200 once their "
+	  "events are durable in the spool." },
+	{ "metrics", "[metrics]", "Prometheus metrics." },
+	{ "run", "[run]", "The daemon process." },
+	{ "table", "[table NAME]",
+	  "Maps spool stream NAME (1 to 255 of A-Z a-z 0-9 . _ -) to the "
+	  "table id or connection name that {table} in the url becomes, e.g. "
+	  "[table clicks] then id = 0a1b2c3d-1111-2222-3333-444455556666. One "
+	  "section per stream; a stream without one ships to the table of its "
+	  "own name." },
+};
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+static const struct config_option options[] = {
+	STR("spool", "path", "./spool", spool.path, CONFIG_PATH,
+	    "Directory of the spool, created with mode 0700 when missing. Use "
+	    "a local filesystem, never NFS."),
+	ENUM("spool", "sync", "full", sync_names, spool.sync,
+	     "When an append is durable. full: fsync before an append "
+	     "returns (survives power loss). batch: fsync every sync_interval "
+	     "(a power loss may take back that much). none: leave flushing "
+	     "to the OS (survives a crash of the process only)."),
+	DUR("spool", "sync_interval", "200ms", 1 * MS, 1 * MIN,
+	    spool.sync_interval_ms,
+	    "Flush period of sync = batch: the longest stretch of appends a "
+	    "power loss can take back."),
+	SIZE("spool", "max_bytes", "1G", 1 * MIB, 64 * TIB, spool.max_bytes,
+	     "Disk budget of the spool's data file. When it is used up, "
+	     "full_policy decides."),
+	ENUM("spool", "full_policy", "reject", policy_names, spool.full_policy,
+	     "What an append does when the spool is full. reject: the "
+	     "producer gets a 'spool full' error and nothing accepted is "
+	     "touched. drop_oldest: the oldest pending events are deleted "
+	     "(and counted) to make room. block: wait up to block_timeout for "
+	     "space, then reject."),
+	DUR("spool", "block_timeout", "5s", 0, 1 * HOUR,
+	    spool.block_timeout_ms, "Longest wait of full_policy = block."),
+	BOOL("spool", "fill_time", "false", spool.fill_time,
+	     "Give an event without __time the time of its append instead of "
+	     "rejecting it."),
+
+	{ "ship", "url", CONFIG_STRING, "", 0, 0, NULL, OFF(ship.url), 0,
+	  "http://127.0.0.1:8080/v1/events/{table}",
+	  "Events API endpoint, required by spoolship run. {table} is "
+	  "replaced by each stream's table id (its [table NAME] id, or the "
+	  "stream name), percent-encoded. Polaris: "
+	  "https://ORG.REGION.CLOUD.api.imply.io/v1/projects/PROJECT_ID/"
+	  "events/{table} or https://ORG.api.imply.io/v1/events/{table}. The "
+	  "example points at a local mock receiver." },
+	INT("ship", "max_events", "60", 1, 10000, ship.max_events,
+	    "Most events in one request (Polaris recommends about 60)."),
+	SIZE("ship", "max_bytes", "1000000", 1 * KIB, 10 * MIB, ship.max_bytes,
+	     "Largest request body, before compression (Polaris refuses "
+	     "requests over 1,000,000 bytes)."),
+	DUR("ship", "linger", "500ms", 0, 1 * MIN, ship.linger_ms,
+	    "How long the oldest unsent event may wait for its batch to fill; "
+	    "a full batch goes at once."),
+	INT("ship", "max_in_flight", "4", 1, 256, ship.max_in_flight,
+	    "Requests in flight at once, over all streams."),
+	DUR("ship", "timeout", "30s", 1 * SEC, 1 * HOUR, ship.timeout_ms,
+	    "Longest time for one whole request, from connecting to the last "
+	    "byte of the answer."),
+	DUR("ship", "connect_timeout", "10s", 100 * MS, 10 * MIN,
+	    ship.connect_timeout_ms,
+	    "Longest time to set up a connection (TCP and TLS)."),
+	DUR("ship", "max_age", "7d", 0, 365 * DAY, ship.max_age_ms,
+	    "The receiver's late-event window: it never ingests an event "
+	    "whose __time is older (Polaris: 7 days unless the table says "
+	    "otherwise). 0 turns age-out off."),
+	DUR("ship", "age_margin", "10m", 0, 1 * DAY, ship.age_margin_ms,
+	    "Safety margin under max_age: an event older than max_age minus "
+	    "age_margin is refused at append time, and one that gets that old "
+	    "in the spool moves to the dead store (reason expired) instead of "
+	    "being sent."),
+	BOOL("ship", "gzip", "false", ship.gzip,
+	     "Compress request bodies (Content-Encoding: gzip)."),
+	INT("ship", "requests_per_minute", "83334", 0, 100000000,
+	    ship.requests_per_minute,
+	    "Client-side limit on requests per minute over all streams "
+	    "(Polaris allows 83,334 per organisation); 0 turns it off. 429 "
+	    "answers are honoured either way."),
+	DUR("ship", "backoff_min", "100ms", 1 * MS, 1 * HOUR,
+	    ship.backoff_min_ms,
+	    "First delay before retrying a failed request (5xx, timeout, "
+	    "connection error); it doubles on each failure, with full "
+	    "jitter."),
+	DUR("ship", "backoff_max", "60s", 1 * MS, 1 * DAY, ship.backoff_max_ms,
+	    "Cap of the retry delay."),
+	DUR("ship", "alarm_backoff", "5m", 1 * SEC, 1 * DAY,
+	    ship.alarm_backoff_ms,
+	    "Delay between attempts while the receiver answers 401 even after "
+	    "a token refresh, 403 or 404 (a credentials or configuration "
+	    "alarm). The data is kept."),
+	DUR("ship", "shutdown_timeout", "10s", 0, 1 * HOUR,
+	    ship.shutdown_timeout_ms,
+	    "On SIGTERM or SIGINT, how long to wait for the requests in "
+	    "flight before exiting. Unacknowledged events stay in the "
+	    "spool."),
+	STR("ship", "user_agent", "spoolship/{version}", ship.user_agent, 0,
+	    "User-Agent header; {version} becomes the spoolship version."),
+
+	ENUM("auth", "mode", "none", auth_names, auth.mode,
+	     "none: no Authorization header. bearer: a static Bearer token. "
+	     "oauth: OAuth2 client credentials from token_url, renewed before "
+	     "they expire. apikey: an API key, sent as Basic base64(KEY:)."),
+	STR("auth", "token", "", auth.token, CONFIG_SECRET,
+	    "Bearer token of mode = bearer."),
+	STR("auth", "token_file", "", auth.token_file, CONFIG_PATH,
+	    "File holding the Bearer token instead (one trailing newline is "
+	    "dropped). It must not be accessible by group or others. Read at "
+	    "start and on SIGHUP."),
+	STR("auth", "token_url", "", auth.token_url, 0,
+	    "OAuth2 token endpoint of mode = oauth, e.g. https://id.imply.io/"
+	    "auth/realms/ORG/protocol/openid-connect/token."),
+	STR("auth", "client_id", "", auth.client_id, 0, "OAuth2 client id."),
+	STR("auth", "client_secret", "", auth.client_secret, CONFIG_SECRET,
+	    "OAuth2 client secret."),
+	STR("auth", "client_secret_file", "", auth.client_secret_file,
+	    CONFIG_PATH, "File holding the client secret, as token_file."),
+	STR("auth", "api_key", "", auth.api_key, CONFIG_SECRET,
+	    "API key of mode = apikey."),
+	STR("auth", "api_key_file", "", auth.api_key_file, CONFIG_PATH,
+	    "File holding the API key, as token_file."),
+	DUR("auth", "refresh_margin", "30s", 0, 1 * HOUR,
+	    auth.refresh_margin_ms,
+	    "Fetch a new OAuth2 token this long before the current one "
+	    "expires (Polaris tokens live 5 minutes)."),
+	STR("auth", "scope", "", auth.scope, 0,
+	    "OAuth2 scope to ask for; empty asks for none."),
+
+	BOOL("tls", "verify", "true", tls.verify,
+	     "Verify the server's certificate and host name. Turn it off only "
+	     "to test against a receiver with a self-signed certificate."),
+	STR("tls", "ca_file", "", tls.ca_file, CONFIG_PATH,
+	    "CA certificates (PEM) to verify the server with, instead of the "
+	    "system's."),
+	STR("tls", "cert_file", "", tls.cert_file, CONFIG_PATH,
+	    "Client certificate (PEM) for mutual TLS."),
+	STR("tls", "key_file", "", tls.key_file, CONFIG_PATH,
+	    "Private key of cert_file (PEM). It must not be accessible by "
+	    "others than its owner and group."),
+	ENUM("tls", "min_version", "1.2", tls_names, tls.min_version,
+	     "Lowest TLS version accepted."),
+
+	ENUM("log", "level", "info", level_names, log.level,
+	     "Least severe level written."),
+	ENUM("log", "format", "text", format_names, log.format,
+	     "text: '2026-11-25T21:00:00.123Z warn  message key=value'. json: "
+	     "one object per line with ts, level, msg and each key=value "
+	     "field as a string."),
+
+	STR("ingest", "listen", "", ingest.listen, 0,
+	    "Address of the endpoint, HOST:PORT ([::1]:PORT for IPv6; port 0 "
+	    "picks a free one); empty turns it off. An address other hosts "
+	    "can reach needs allow_remote and a token."),
+	BOOL("ingest", "allow_remote", "false", ingest.allow_remote,
+	     "Allow listen on an address other hosts can reach."),
+	STR("ingest", "token", "", ingest.token, CONFIG_SECRET,
+	    "Bearer token clients must send; empty accepts every request "
+	    "(loopback only)."),
+	STR("ingest", "token_file", "", ingest.token_file, CONFIG_PATH,
+	    "File holding the token instead, as [auth] token_file."),
+	SIZE("ingest", "max_body_bytes", "1000000", 1 * KIB, 64 * MIB,
+	     ingest.max_body_bytes,
+	     "Largest request body accepted; a larger one is answered 413."),
+	ENUM("ingest", "partial", "accept_valid", partial_names,
+	     ingest.partial,
+	     "A request holding some invalid lines. accept_valid: the valid "
+	     "lines are appended and the others reported. reject_all: nothing "
+	     "is appended and the request is answered 400."),
+	INT("ingest", "max_connections", "512", 1, 65536,
+	    ingest.max_connections, "Most client connections at once."),
+	DUR("ingest", "connection_timeout", "30s", 1 * SEC, 1 * HOUR,
+	    ingest.connection_timeout_ms,
+	    "An idle client connection is closed after this long."),
+
+	STR("metrics", "listen", "", metrics.listen, 0,
+	    "Address serving Prometheus text at /metrics, HOST:PORT; empty "
+	    "turns it off."),
+
+	STR("run", "pid_file", "", run.pid_file, CONFIG_PATH,
+	    "File the daemon writes its process id to; empty writes none."),
+
+	{ "table", "id", CONFIG_STRING, "", 0, 0, NULL,
+	  offsetof(struct config_table, id), 0, NULL,
+	  "Table id or connection name of stream NAME: any printable text "
+	  "(it is percent-encoded in the URL). Empty: the stream name." },
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+const struct config_option *config_options(size_t *n)
+{
+	*n = NOPTIONS;
+	return options;
+}
+
+const struct config_section *config_sections(size_t *n)
+{
+	*n = NSECTIONS;
+	return sections;
+}
+
+static int is_table(const struct config_option *o)
+{
+	return strcmp(o->section, "table") == 0;
+}
+
+static void *field(void *base, const struct config_option *o)
+{
+	return (char *)base + o->offset;
+}
+
+static int find_section(const char *name)
+{
+	for (size_t i = 0; i < NSECTIONS; i++)
+		if (strcmp(sections[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int find_option(const char *section, const char *key)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].section, section) == 0 &&
+		    strcmp(options[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *config_enum_name(const char *section, const char *key, int v)
+{
+	int i = find_option(section, key);
+
+	if (i < 0 || options[i].type != CONFIG_ENUM || v < 0)
+		return NULL;
+	for (int k = 0; k <= v; k++)
+		if (options[i].names[k] == NULL)
+			return NULL;
+	return options[i].names[v];
+}
+
+/* ---- value parsers ------------------------------------------------------ */
+
+static int is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int config_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (int i = 0; s != NULL && i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return SPOOLSHIP_EINVAL;
+}
+
+int config_parse_int(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || !(is_digit(*s) || (*s == '-' && is_digit(s[1]))))
+		return SPOOLSHIP_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return SPOOLSHIP_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	int64_t mul = 1;
+	char *end;
+	long long v;
+
+	if (s == NULL || !is_digit(*s))
+		return SPOOLSHIP_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0)
+		return SPOOLSHIP_EINVAL;
+	switch (*end) {
+	case 'T': case 't': mul *= 1024; /* fall through */
+	case 'G': case 'g': mul *= 1024; /* fall through */
+	case 'M': case 'm': mul *= 1024; /* fall through */
+	case 'K': case 'k': mul *= 1024; end++; break;
+	}
+	if (mul > 1 && (*end == 'i' || *end == 'I') &&
+	    (end[1] == 'B' || end[1] == 'b'))
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || v > INT64_MAX / mul)
+		return SPOOLSHIP_EINVAL;
+	*out = (uint64_t)(v * mul);
+	return 0;
+}
+
+int config_parse_duration(const char *s, int64_t *out_ms)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {
+		{ "ms", MS }, { "s", SEC }, { "m", MIN }, { "h", HOUR },
+		{ "d", DAY },
+	};
+	const char *p = s;
+	int64_t total = 0;
+
+	if (s == NULL || !is_digit(*s))
+		return SPOOLSHIP_EINVAL;
+	while (*p != '\0') {
+		int64_t mul = 0;
+		size_t ulen = 0;
+		char *end;
+		long long v;
+
+		if (!is_digit(*p))
+			return SPOOLSHIP_EINVAL;
+		errno = 0;
+		v = strtoll(p, &end, 10);
+		if (errno != 0)
+			return SPOOLSHIP_EINVAL;
+		if (*end == '\0' && p == s) {
+			mul = MS; /* a bare number alone */
+		} else {
+			for (size_t i = 0; i < 5 && mul == 0; i++) {
+				ulen = strlen(units[i].unit);
+				/* "ms" is tried before "m". */
+				if (strncmp(end, units[i].unit, ulen) == 0)
+					mul = units[i].ms;
+			}
+			if (mul == 0)
+				return SPOOLSHIP_EINVAL;
+		}
+		if (v > (INT64_MAX - total) / mul)
+			return SPOOLSHIP_EINVAL;
+		total += v * mul;
+		p = end + ulen;
+	}
+	*out_ms = total;
+	return 0;
+}
+
+static int parse_enum(const char *s, const char *const *names, int *out)
+{
+	for (int i = 0; names[i] != NULL; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return SPOOLSHIP_EINVAL;
+}
+
+/* ---- showing values (messages, example, docs) --------------------------- */
+
+static void show_size(int64_t v, char *buf, size_t len)
+{
+	static const char units[] = "TGMK";
+	int64_t m = TIB;
+
+	for (int i = 0; i < 4; i++, m /= 1024) {
+		if (v != 0 && v % m == 0) {
+			snprintf(buf, len, "%lld%c", (long long)(v / m),
+				 units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%lld", (long long)v);
+}
+
+static void show_duration(int64_t ms, char *buf, size_t len)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {
+		{ "d", DAY }, { "h", HOUR }, { "m", MIN }, { "s", SEC },
+	};
+
+	if (ms == 0) {
+		snprintf(buf, len, "0");
+		return;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		if (ms % units[i].ms == 0) {
+			snprintf(buf, len, "%lld%s",
+				 (long long)(ms / units[i].ms), units[i].unit);
+			return;
+		}
+	}
+	snprintf(buf, len, "%lldms", (long long)ms);
+}
+
+static void show(const struct config_option *o, int64_t v, char *buf,
+		 size_t len)
+{
+	if (o->type == CONFIG_SIZE)
+		show_size(v, buf, len);
+	else if (o->type == CONFIG_DURATION)
+		show_duration(v, buf, len);
+	else
+		snprintf(buf, len, "%lld", (long long)v);
+}
+
+/* "full, batch or none" */
+static void show_names(const char *const *names, char *buf, size_t len)
+{
+	size_t n = 0, used = 0;
+
+	while (names[n] != NULL)
+		n++;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < len; i++) {
+		int k = snprintf(buf + used, len - used, "%s%s",
+				 i == 0 ? "" : i + 1 == n ? " or " : ", ",
+				 names[i]);
+
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+}
+
+/* "[ship] linger", "[table clicks] id" */
+static void label(const struct config_option *o, const char *table,
+		  char *buf, size_t len)
+{
+	if (table != NULL)
+		snprintf(buf, len, "[table %.64s] %s", table, o->key);
+	else
+		snprintf(buf, len, "[%s] %s", o->section, o->key);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void add_err(struct config_errors *e, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->n == CONFIG_MAX_ERRORS) {
+		e->dropped++;
+		return;
+	}
+	e->v[e->n].line = line;
+	va_start(ap, fmt);
+	vsnprintf(e->v[e->n].msg, sizeof(e->v[e->n].msg), fmt, ap);
+	va_end(ap);
+	e->n++;
+}
+
+/* File order; errors of no particular line last.  Stable. */
+static void sort_errors(struct config_errors *e)
+{
+	for (size_t i = 1; i < e->n; i++) {
+		struct config_error t = e->v[i];
+		unsigned key = (unsigned)t.line - 1; /* 0 sorts last */
+		size_t j = i;
+
+		while (j > 0 && (unsigned)e->v[j - 1].line - 1 > key) {
+			e->v[j] = e->v[j - 1];
+			j--;
+		}
+		e->v[j] = t;
+	}
+}
+
+int config_error_format(const struct config_errors *e, size_t i,
+			const char *file, char *buf, size_t len)
+{
+	if (e == NULL || i >= e->n)
+		return SPOOLSHIP_EINVAL;
+	if (e->v[i].line > 0)
+		snprintf(buf, len, "%s:%d: %s", file, e->v[i].line,
+			 e->v[i].msg);
+	else
+		snprintf(buf, len, "%s: %s", file, e->v[i].msg);
+	return 0;
+}
+
+void config_errors_print(const struct config_errors *e, const char *file,
+			 FILE *f)
+{
+	char buf[CONFIG_ERROR_LEN + 512];
+
+	for (size_t i = 0; i < e->n; i++) {
+		config_error_format(e, i, file, buf, sizeof(buf));
+		fprintf(f, "%s\n", buf);
+	}
+	if (e->dropped > 0)
+		fprintf(f, "%s: %zu more errors\n", file, e->dropped);
+}
+
+/* ---- loading: state ----------------------------------------------------- */
+
+enum { SECT_NONE = -1, SECT_BAD = -2 };
+
+struct ctx {
+	struct config cfg;
+	struct config_errors *errs;
+	FILE *fp;
+	char *buf;
+	size_t bufcap;
+	int line;
+	int sect;        /* index into sections[], SECT_NONE or SECT_BAD */
+	size_t table;    /* the current [table NAME] in cfg.tables */
+	int *lines;      /* per option: line that set it, 0 = default */
+	int *tlines;     /* per table and option: same for table options */
+	size_t tcap;
+	int oom;
+	int io_err;
+};
+
+static int *line_slot(struct ctx *x, size_t opt)
+{
+	if (is_table(&options[opt]))
+		return &x->tlines[x->table * NOPTIONS + opt];
+	return &x->lines[opt];
+}
+
+/* Line that set [section] key, 0 when it kept its default. */
+static int line_of(const struct ctx *x, const char *section,
+		   const char *key)
+{
+	int i = find_option(section, key);
+
+	return i < 0 ? 0 : x->lines[i];
+}
+
+/* ---- loading: values ---------------------------------------------------- */
+
+static int has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int set_string(char **slot, const char *v)
+{
+	char *copy = strdup(v);
+
+	if (copy == NULL)
+		return -ENOMEM;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* Sets option o in base from text v.  Returns 0, -ENOMEM, or
+ * SPOOLSHIP_EINVAL with the reason (naming lbl) in why. */
+static int set_value(const struct config_option *o, void *base,
+		     const char *v, const char *lbl, char *why, size_t len)
+{
+	char lo[32], hi[32], names[160];
+	int64_t n = 0;
+	uint64_t u = 0;
+	int b, rc;
+
+	switch (o->type) {
+	case CONFIG_STRING:
+		if (has_control(v)) {
+			snprintf(why, len, "%s holds a control character",
+				 lbl);
+			return SPOOLSHIP_EINVAL;
+		}
+		return set_string(field(base, o), v);
+	case CONFIG_BOOL:
+		if (config_parse_bool(v, &b) != 0) {
+			snprintf(why, len, "invalid value '%.64s' for %s: "
+				 "expected true or false", v, lbl);
+			return SPOOLSHIP_EINVAL;
+		}
+		*(int *)field(base, o) = b;
+		return 0;
+	case CONFIG_ENUM:
+		if (parse_enum(v, o->names, &b) != 0) {
+			show_names(o->names, names, sizeof(names));
+			snprintf(why, len, "invalid value '%.64s' for %s: "
+				 "expected %s", v, lbl, names);
+			return SPOOLSHIP_EINVAL;
+		}
+		*(int *)field(base, o) = b;
+		return 0;
+	case CONFIG_INT:
+		rc = config_parse_int(v, &n);
+		break;
+	case CONFIG_SIZE:
+		rc = config_parse_size(v, &u);
+		n = (int64_t)u;
+		break;
+	default:
+		rc = config_parse_duration(v, &n);
+		break;
+	}
+	if (rc != 0) {
+		snprintf(why, len, "invalid value '%.64s' for %s: expected %s",
+			 v, lbl, o->type == CONFIG_INT ? "an integer" :
+			 o->type == CONFIG_SIZE ?
+			 "a size such as 1000, 64K, 10M or 1G" :
+			 "a duration such as 500ms, 30s, 5m, 2h or 7d");
+		return SPOOLSHIP_EINVAL;
+	}
+	if (n < o->min || n > o->max) {
+		show(o, o->min, lo, sizeof(lo));
+		show(o, o->max, hi, sizeof(hi));
+		snprintf(why, len, "%s = %.64s is out of range %s .. %s", lbl,
+			 v, lo, hi);
+		return SPOOLSHIP_EINVAL;
+	}
+	if (o->type == CONFIG_SIZE)
+		*(uint64_t *)field(base, o) = (uint64_t)n;
+	else
+		*(int64_t *)field(base, o) = n;
+	return 0;
+}
+
+static int is_name_char(int c, int first)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+	       (!first && is_digit(c));
+}
+
+/*
+ * Expands ${NAME}, ${NAME:-default} (used when NAME is unset or empty) and
+ * $$ in v into a new string in *out.  Returns 0, -ENOMEM, or
+ * SPOOLSHIP_EINVAL with the reason in why.  Never copies a value into why.
+ */
+static int expand(const char *v, const char *lbl, char **out, char *why,
+		  size_t len)
+{
+	size_t cap = strlen(v) + 1, n = 0;
+	char *r = malloc(cap);
+	const char *p = v;
+
+	if (r == NULL)
+		return -ENOMEM;
+	while (*p != '\0') {
+		const char *add = p, *name, *end, *val;
+		size_t alen = 1, nlen;
+
+		if (*p == '$' && p[1] == '$') {
+			p += 2;
+		} else if (*p == '$') {
+			if (p[1] != '{') {
+				snprintf(why, len, "%s: a '$' must start "
+					 "${NAME} (write $$ for a dollar)",
+					 lbl);
+				goto bad;
+			}
+			name = p + 2;
+			for (end = name; is_name_char((unsigned char)*end,
+						      end == name); end++)
+				;
+			nlen = (size_t)(end - name);
+			if (nlen == 0 || nlen > 127 || (*end != '}' &&
+					  strncmp(end, ":-", 2) != 0)) {
+				snprintf(why, len, "%s: invalid variable "
+					 "reference (expected ${NAME} or "
+					 "${NAME:-default})", lbl);
+				goto bad;
+			}
+			{
+				char nm[128];
+
+				snprintf(nm, sizeof(nm), "%.*s", (int)nlen,
+					 name);
+				val = getenv(nm);
+				if (*end == ':') {
+					const char *d = end + 2;
+
+					end = strchr(d, '}');
+					if (end == NULL) {
+						snprintf(why, len, "%s: "
+							 "unterminated ${",
+							 lbl);
+						goto bad;
+					}
+					if (val == NULL || *val == '\0') {
+						val = d;
+						alen = (size_t)(end - d);
+					} else {
+						alen = strlen(val);
+					}
+				} else if (val == NULL) {
+					snprintf(why, len, "%s: environment "
+						 "variable %s is not set", lbl,
+						 nm);
+					goto bad;
+				} else {
+					alen = strlen(val);
+				}
+			}
+			add = val;
+			p = end + 1;
+		} else {
+			p++;
+		}
+		if (n + alen + 1 > cap) {
+			char *t;
+
+			while (n + alen + 1 > cap)
+				cap *= 2;
+			t = realloc(r, cap);
+			if (t == NULL) {
+				free(r);
+				return -ENOMEM;
+			}
+			r = t;
+		}
+		memcpy(r + n, add, alen);
+		n += alen;
+	}
+	r[n] = '\0';
+	*out = r;
+	return 0;
+bad:
+	free(r);
+	return SPOOLSHIP_EINVAL;
+}
+
+/* ---- loading: suggestions ----------------------------------------------- */
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Case-blind edit distance of a and b, for "did you mean"; short strings
+ * only. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[65];
+
+	if (la > 64 || lb > 64)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag +
+				(lower((unsigned char)a[i - 1]) !=
+				 lower((unsigned char)b[j - 1]));
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* Whether typed is close enough to name to suggest it: one edit for a
+ * short name, two for a longer one. */
+static int close_to(const char *typed, const char *name)
+{
+	return distance(typed, name) <= (strlen(name) >= 6 ? 2u : 1u);
+}
+
+static void unknown_key(struct ctx *x, const char *key)
+{
+	const char *sect = sections[x->sect].name, *best = NULL;
+	char elsewhere[128] = "", tsect[300];
+	size_t used = 0, bestd = 99;
+
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &options[i];
+
+		if (strcmp(o->section, sect) == 0) {
+			size_t d = distance(key, o->key);
+
+			if (d < bestd && close_to(key, o->key)) {
+				bestd = d;
+				best = o->key;
+			}
+		} else if (strcmp(o->key, key) == 0 && used < 100) {
+			int k = snprintf(elsewhere + used,
+					 sizeof(elsewhere) - used, "%s%s",
+					 used ? " or " : "",
+					 sections[find_section(o->section)]
+						 .header);
+
+			used += k > 0 ? (size_t)k : 0;
+		}
+	}
+	if (x->sect == find_section("table")) {
+		snprintf(tsect, sizeof(tsect), "table %s",
+			 x->cfg.tables[x->table].name);
+		sect = tsect;
+	}
+	if (used > 0)
+		add_err(x->errs, x->line, "unknown key '%.64s' in [%s] (it "
+			"belongs in %s)", key, sect, elsewhere);
+	else if (best != NULL)
+		add_err(x->errs, x->line, "unknown key '%.64s' in [%s] (did "
+			"you mean '%s'?)", key, sect, best);
+	else
+		add_err(x->errs, x->line, "unknown key '%.64s' in [%s]", key,
+			sect);
+}
+
+/* ---- loading: lines ----------------------------------------------------- */
+
+static int new_table(struct ctx *x, const char *name)
+{
+	struct config *c = &x->cfg;
+	struct config_table *t;
+
+	if (c->ntables == x->tcap) {
+		size_t cap = x->tcap ? x->tcap * 2 : 8;
+		void *p = realloc(c->tables, cap * sizeof(*c->tables));
+		int *l;
+
+		if (p == NULL)
+			return -ENOMEM;
+		c->tables = p;
+		l = realloc(x->tlines, cap * NOPTIONS * sizeof(*l));
+		if (l == NULL)
+			return -ENOMEM;
+		x->tlines = l;
+		x->tcap = cap;
+	}
+	t = &c->tables[c->ntables];
+	memset(t, 0, sizeof(*t));
+	memset(&x->tlines[c->ntables * NOPTIONS], 0,
+	       NOPTIONS * sizeof(*x->tlines));
+	t->line = x->line;
+	t->name = strdup(name);
+	c->ntables++;
+	if (t->name == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		char why[8];
+
+		if (is_table(&options[i]) &&
+		    set_value(&options[i], t, options[i].def, "", why,
+			      sizeof(why)) != 0)
+			return -ENOMEM; /* the defaults are valid */
+	}
+	return 0;
+}
+
+/* A "[...]" line: s is trimmed on the left. */
+static void on_section(struct ctx *x, char *s)
+{
+	char *end = strchr(s, ']'), *name = s + 1, *rest;
+	size_t n;
+	int i;
+
+	x->sect = SECT_BAD;
+	if (end == NULL) {
+		add_err(x->errs, x->line, "section header without ']'");
+		return;
+	}
+	for (rest = end + 1; *rest == ' ' || *rest == '\t'; rest++)
+		;
+	if (*rest != '\0' && *rest != ';' && *rest != '#') {
+		add_err(x->errs, x->line, "text after the section header");
+		return;
+	}
+	*end = '\0';
+	while (*name == ' ' || *name == '\t')
+		name++;
+	for (n = strlen(name); n > 0 && (name[n - 1] == ' ' ||
+					 name[n - 1] == '\t'); n--)
+		name[n - 1] = '\0';
+	if (strncmp(name, "table", 5) == 0 &&
+	    (name[5] == '\0' || name[5] == ' ' || name[5] == '\t')) {
+		char *t = name + 5;
+
+		while (*t == ' ' || *t == '\t')
+			t++;
+		if (*t == '\0') {
+			add_err(x->errs, x->line, "[table] needs a stream "
+				"name: [table NAME]");
+			return;
+		}
+		if (!spoolship_table_name_ok(t)) {
+			add_err(x->errs, x->line, "invalid stream name "
+				"'%.64s' in [table ...]: use 1 to 255 of "
+				"A-Z a-z 0-9 . _ -", t);
+			return;
+		}
+		for (size_t k = 0; k < x->cfg.ntables; k++) {
+			if (strcmp(x->cfg.tables[k].name, t) == 0) {
+				add_err(x->errs, x->line, "[table %.64s] "
+					"appears twice (first on line %d)",
+					t, x->cfg.tables[k].line);
+				return;
+			}
+		}
+		if (new_table(x, t) != 0) {
+			x->oom = 1;
+			return;
+		}
+		x->table = x->cfg.ntables - 1;
+		x->sect = find_section("table");
+		return;
+	}
+	i = find_section(name);
+	if (i >= 0) {
+		x->sect = i;
+		return;
+	}
+	{
+		const char *best = NULL;
+		size_t bestd = 99;
+
+		for (size_t k = 0; k < NSECTIONS; k++) {
+			size_t d = distance(name, sections[k].name);
+
+			if (d < bestd && close_to(name, sections[k].name)) {
+				bestd = d;
+				best = sections[k].header;
+			}
+		}
+		if (best != NULL)
+			add_err(x->errs, x->line, "unknown section [%.64s] "
+				"(did you mean %s?)", name, best);
+		else
+			add_err(x->errs, x->line, "unknown section [%.64s]",
+				name);
+	}
+}
+
+/*
+ * libinih's line reader.  It counts lines (inih cannot tell its handler
+ * which line it is on), handles section headers itself (inih cuts their
+ * names at 50 bytes), strips indentation (so an indented key is never
+ * taken for inih's continuation of the previous value), and replaces each
+ * line it finds wrong by an empty one after recording why, so that every
+ * problem is reported, each with its line.
+ */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct ctx *x = stream;
+	ssize_t n = getline(&x->buf, &x->bufcap, x->fp);
+	char *s = x->buf, *sep;
+	size_t len;
+
+	if (n < 0) {
+		if (ferror(x->fp))
+			x->io_err = errno != 0 ? errno : EIO;
+		return NULL;
+	}
+	x->line++;
+	str[0] = '\0';
+	if (x->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+		s += 3;
+		n -= 3;
+	}
+	if ((size_t)n != strlen(s)) {
+		add_err(x->errs, x->line, "NUL byte in the line");
+		return str;
+	}
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return str;
+	if (*s == '[') {
+		on_section(x, s);
+		return str;
+	}
+	len = strlen(s);
+	if (num < 4 || len > (size_t)num - 4) {
+		add_err(x->errs, x->line, "line too long (%zu bytes, at most "
+			"%d): put a long value in a *_file or an environment "
+			"variable", len, num - 4);
+		return str;
+	}
+	/* inih splits at the first '=' or ':' unless a " ;" comes first. */
+	for (sep = s; *sep != '\0' && *sep != '=' && *sep != ':'; sep++)
+		if (*sep == ';' && sep > s &&
+		    (sep[-1] == ' ' || sep[-1] == '\t'))
+			break;
+	if (*sep != '=' && *sep != ':') {
+		add_err(x->errs, x->line, "expected 'key = value', "
+			"'[section]' or a comment");
+		return str;
+	}
+	if (sep == s) {
+		add_err(x->errs, x->line, "missing key before '%c'", *sep);
+		return str;
+	}
+	memcpy(str, s, len + 1);
+	return str;
+}
+
+/* libinih's handler: one key = value of the current section. */
+static int on_value(void *user, const char *section, const char *key,
+		    const char *value)
+{
+	struct ctx *x = user;
+	const struct config_table *t = NULL;
+	char lbl[128], why[512];
+	char *v = NULL;
+	int opt, *slot, rc;
+	void *base = &x->cfg;
+
+	(void)section; /* ours is in x->sect, uncut */
+	if (x->sect == SECT_BAD)
+		return 1;
+	if (x->sect == SECT_NONE) {
+		add_err(x->errs, x->line, "key '%.64s' outside any section",
+			key);
+		return 1;
+	}
+	opt = find_option(sections[x->sect].name, key);
+	if (opt < 0) {
+		unknown_key(x, key);
+		return 1;
+	}
+	if (is_table(&options[opt])) {
+		t = &x->cfg.tables[x->table];
+		base = &x->cfg.tables[x->table];
+	}
+	label(&options[opt], t != NULL ? t->name : NULL, lbl, sizeof(lbl));
+	slot = line_slot(x, (size_t)opt);
+	if (*slot != 0) {
+		add_err(x->errs, x->line, "%s is set twice (first on line %d)",
+			lbl, *slot);
+		return 1;
+	}
+	*slot = x->line;
+	rc = expand(value, lbl, &v, why, sizeof(why));
+	if (rc == 0)
+		rc = set_value(&options[opt], base, v,
+			       lbl, why, sizeof(why));
+	if (rc == -ENOMEM)
+		x->oom = 1;
+	else if (rc != 0)
+		add_err(x->errs, x->line, "%s", why);
+	if (v != NULL && (options[opt].flags & CONFIG_SECRET)) {
+		volatile char *p = v;
+
+		while (*p != '\0')
+			*p++ = '\0';
+	}
+	free(v);
+	return 1;
+}
+
+/* ---- loading: checks across keys ---------------------------------------- */
+
+/* Why u is no good as a URL, or NULL.  want_table: u must hold {table}. */
+static const char *url_problem(const char *u, int want_table)
+{
+	const char *host;
+	int tables = 0;
+
+	if (strncasecmp(u, "http://", 7) == 0)
+		host = u + 7;
+	else if (strncasecmp(u, "https://", 8) == 0)
+		host = u + 8;
+	else
+		return "must start with http:// or https://";
+	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
+		return "has no host";
+	for (const char *p = u; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return "must not hold spaces or control characters";
+		if (*p == '{') {
+			if (!want_table || strncmp(p, "{table}", 7) != 0)
+				return "holds a '{' that is not {table}";
+			tables++;
+		}
+	}
+	if (want_table && tables == 0)
+		return "must hold {table}, where each stream's table id goes";
+	return NULL;
+}
+
+/* Why s is no good as HOST:PORT, or NULL; *loopback tells whether only
+ * this host can reach it. */
+static const char *listen_problem(const char *s, int *loopback)
+{
+	char host[256];
+	const char *port;
+	unsigned char a[16];
+	size_t hl;
+	long p = 0;
+
+	*loopback = 0;
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+
+		if (e == NULL || e[1] != ':')
+			return "must be [IPV6]:PORT";
+		hl = (size_t)(e - s - 1);
+		if (hl >= sizeof(host))
+			return "has too long a host";
+		memcpy(host, s + 1, hl);
+		host[hl] = '\0';
+		if (inet_pton(AF_INET6, host, a) != 1)
+			return "has an invalid IPv6 address";
+		*loopback = IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a);
+		port = e + 2;
+	} else {
+		const char *c = strrchr(s, ':');
+
+		if (c == NULL)
+			return "must be HOST:PORT, e.g. 127.0.0.1:8081";
+		hl = (size_t)(c - s);
+		if (hl >= sizeof(host))
+			return "has too long a host";
+		memcpy(host, s, hl);
+		host[hl] = '\0';
+		if (strchr(host, ':') != NULL)
+			return "must write an IPv6 address in brackets, "
+			       "e.g. [::1]:8081";
+		for (size_t i = 0; i < hl; i++) {
+			char ch = host[i];
+
+			if (!(is_name_char((unsigned char)ch, 0) ||
+			      ch == '.' || ch == '-'))
+				return "has an invalid host name";
+		}
+		if (inet_pton(AF_INET, host, a) == 1)
+			*loopback = a[0] == 127;
+		else
+			*loopback = strcasecmp(host, "localhost") == 0;
+		port = c + 1;
+	}
+	if (*port == '\0' || strlen(port) > 5)
+		return "has an invalid port";
+	for (const char *q = port; *q != '\0'; q++) {
+		if (!is_digit(*q))
+			return "has an invalid port";
+		p = p * 10 + (*q - '0');
+	}
+	if (p > 65535)
+		return "has an invalid port";
+	return NULL;
+}
+
+/* Reads a secret file into *out (malloc'ed), refusing one that group or
+ * others could read.  Returns 0 or adds an error and returns non-zero. */
+static int read_secret(struct ctx *x, int line, const char *lbl,
+		       const char *path, char **out)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	int fd, rc = SPOOLSHIP_EINVAL;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		add_err(x->errs, line, "%s: cannot open '%.128s': %s", lbl,
+			path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		add_err(x->errs, line, "%s: '%.128s' is not a regular file",
+			lbl, path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		add_err(x->errs, line, "%s: '%.128s' is accessible by group "
+			"or others (mode %04o): chmod 600 it", lbl, path,
+			(unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	if (st.st_size > SECRET_FILE_MAX) {
+		add_err(x->errs, line, "%s: '%.128s' is larger than %d bytes",
+			lbl, path, SECRET_FILE_MAX);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		x->oom = 1;
+		goto out;
+	}
+	while (n < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (n == 0) {
+		add_err(x->errs, line, "%s: '%.128s' is empty", lbl, path);
+	} else if (strlen(buf) != n || has_control(buf)) {
+		add_err(x->errs, line, "%s: '%.128s' holds more than one line "
+			"or a control character", lbl, path);
+	} else {
+		*out = buf;
+		buf = NULL;
+		rc = 0;
+	}
+out:
+	if (buf != NULL) {
+		memset(buf, 0, n);
+		free(buf);
+	}
+	close(fd);
+	return rc;
+}
+
+/* A secret and the key naming a file that may hold it instead. */
+static const struct {
+	const char *section, *key, *file_key;
+} secret_files[] = {
+	{ "auth", "token", "token_file" },
+	{ "auth", "client_secret", "client_secret_file" },
+	{ "auth", "api_key", "api_key_file" },
+	{ "ingest", "token", "token_file" },
+};
+
+static void load_secret_files(struct ctx *x)
+{
+	for (size_t i = 0; i < sizeof(secret_files) / sizeof(*secret_files);
+	     i++) {
+		int s = find_option(secret_files[i].section,
+				    secret_files[i].key);
+		int f = find_option(secret_files[i].section,
+				    secret_files[i].file_key);
+		char **val = field(&x->cfg, &options[s]);
+		const char *path = *(char **)field(&x->cfg, &options[f]);
+		char lbl[64], *got = NULL;
+
+		if (*path == '\0')
+			continue;
+		label(&options[f], NULL, lbl, sizeof(lbl));
+		if (**val != '\0') {
+			add_err(x->errs, x->lines[f], "set [%s] %s or %s, "
+				"not both", options[s].section,
+				options[s].key, options[f].key);
+			continue;
+		}
+		if (read_secret(x, x->lines[f], lbl, path, &got) == 0) {
+			free(*val);
+			*val = got;
+		}
+	}
+}
+
+static void check_file(struct ctx *x, const char *key, const char *path,
+		       int others_ok)
+{
+	struct stat st;
+	int fd, line = line_of(x, "tls", key);
+
+	if (*path == '\0')
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		add_err(x->errs, line, "[tls] %s: cannot open '%.128s': %s",
+			key, path, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) == 0 && !others_ok && (st.st_mode & 07) != 0)
+		add_err(x->errs, line, "[tls] %s: '%.128s' is accessible by "
+			"others (mode %04o): chmod 600 or 640 it", key, path,
+			(unsigned)(st.st_mode & 07777));
+	close(fd);
+}
+
+static void check_auth(struct ctx *x)
+{
+	const struct config *c = &x->cfg;
+	int line = line_of(x, "auth", "mode");
+	const char *p;
+
+	switch (c->auth.mode) {
+	case CONFIG_AUTH_BEARER:
+		if (*c->auth.token == '\0' && *c->auth.token_file == '\0')
+			add_err(x->errs, line, "[auth] mode = bearer needs "
+				"token or token_file");
+		break;
+	case CONFIG_AUTH_OAUTH:
+		if (*c->auth.token_url == '\0')
+			add_err(x->errs, line, "[auth] mode = oauth needs "
+				"token_url");
+		if (*c->auth.client_id == '\0')
+			add_err(x->errs, line, "[auth] mode = oauth needs "
+				"client_id");
+		if (*c->auth.client_secret == '\0' &&
+		    *c->auth.client_secret_file == '\0')
+			add_err(x->errs, line, "[auth] mode = oauth needs "
+				"client_secret or client_secret_file");
+		break;
+	case CONFIG_AUTH_APIKEY:
+		if (*c->auth.api_key == '\0' && *c->auth.api_key_file == '\0')
+			add_err(x->errs, line, "[auth] mode = apikey needs "
+				"api_key or api_key_file");
+		break;
+	}
+	if (*c->auth.token_url != '\0' &&
+	    (p = url_problem(c->auth.token_url, 0)) != NULL)
+		add_err(x->errs, line_of(x, "auth", "token_url"),
+			"[auth] token_url %s", p);
+}
+
+static void check_listen(struct ctx *x, const char *section,
+			 const char *value, int remote_needs_token)
+{
+	int line = line_of(x, section, "listen"), loopback;
+	const char *p;
+
+	if (*value == '\0')
+		return;
+	p = listen_problem(value, &loopback);
+	if (p != NULL) {
+		add_err(x->errs, line, "[%s] listen '%.64s' %s", section,
+			value, p);
+		return;
+	}
+	if (loopback || !remote_needs_token)
+		return;
+	if (!x->cfg.ingest.allow_remote)
+		add_err(x->errs, line, "[ingest] listen '%.64s' is not a "
+			"loopback address: set allow_remote = true to allow "
+			"that", value);
+	if (*x->cfg.ingest.token == '\0' &&
+	    *x->cfg.ingest.token_file == '\0')
+		add_err(x->errs, line, "[ingest] listen '%.64s' is not a "
+			"loopback address: set a token (or token_file)",
+			value);
+}
+
+static int expand_version(char **ua)
+{
+	const char *at = strstr(*ua, "{version}");
+	size_t vl = strlen(SPOOLSHIP_VERSION_STRING), n;
+	char *r;
+
+	if (at == NULL)
+		return 0;
+	n = strlen(*ua) - 9 + vl;
+	r = malloc(n + 1);
+	if (r == NULL)
+		return -ENOMEM;
+	snprintf(r, n + 1, "%.*s%s%s", (int)(at - *ua), *ua,
+		 SPOOLSHIP_VERSION_STRING, at + 9);
+	free(*ua);
+	*ua = r;
+	return expand_version(ua);
+}
+
+static void check_all(struct ctx *x)
+{
+	struct config *c = &x->cfg;
+	const char *p;
+
+	if (expand_version(&c->ship.user_agent) != 0)
+		x->oom = 1;
+	if (*c->ship.url != '\0' && (p = url_problem(c->ship.url, 1)) != NULL)
+		add_err(x->errs, line_of(x, "ship", "url"), "[ship] url %s",
+			p);
+	if (c->ship.backoff_min_ms > c->ship.backoff_max_ms)
+		add_err(x->errs, line_of(x, "ship", "backoff_min"),
+			"[ship] backoff_min is larger than backoff_max");
+	if (c->ship.max_age_ms > 0 &&
+	    c->ship.age_margin_ms >= c->ship.max_age_ms)
+		add_err(x->errs, line_of(x, "ship", "age_margin"),
+			"[ship] age_margin must be smaller than max_age");
+	load_secret_files(x);
+	check_auth(x);
+	if (*c->tls.key_file != '\0' && *c->tls.cert_file == '\0')
+		add_err(x->errs, line_of(x, "tls", "key_file"),
+			"[tls] key_file needs cert_file");
+	check_file(x, "ca_file", c->tls.ca_file, 1);
+	check_file(x, "cert_file", c->tls.cert_file, 1);
+	check_file(x, "key_file", c->tls.key_file, 0);
+	check_listen(x, "ingest", c->ingest.listen, 1);
+	check_listen(x, "metrics", c->metrics.listen, 0);
+}
+
+/* ---- loading: entry points ---------------------------------------------- */
+
+int config_defaults(struct config *out)
+{
+	char why[CONFIG_ERROR_LEN];
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		int rc;
+
+		if (is_table(&options[i]))
+			continue;
+		rc = set_value(&options[i], out, options[i].def, "", why,
+			       sizeof(why));
+		if (rc != 0) {
+			config_free(out);
+			return rc;
+		}
+	}
+	if (expand_version(&out->ship.user_agent) != 0) {
+		config_free(out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int config_load(const char *path, struct config *out,
+		struct config_errors *errs)
+{
+	struct config_errors local;
+	struct ctx x;
+	int rc, r;
+
+	memset(&x, 0, sizeof(x));
+	memset(out, 0, sizeof(*out));
+	x.errs = errs != NULL ? errs : &local;
+	memset(x.errs, 0, sizeof(*x.errs));
+	x.sect = SECT_NONE;
+	if (path == NULL)
+		return SPOOLSHIP_EINVAL;
+	rc = config_defaults(&x.cfg);
+	if (rc != 0)
+		return rc;
+	x.cfg.file = strdup(path);
+	x.lines = calloc(NOPTIONS, sizeof(*x.lines));
+	if (x.cfg.file == NULL || x.lines == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	x.fp = fopen(path, "r");
+	if (x.fp == NULL) {
+		rc = -errno;
+		add_err(x.errs, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	r = ini_parse_stream(read_line, &x, on_value, &x);
+	if (x.io_err != 0) {
+		rc = -x.io_err;
+		add_err(x.errs, 0, "cannot read: %s", strerror(x.io_err));
+		goto out;
+	}
+	if (r > 0 && x.errs->n == 0)
+		add_err(x.errs, r, "syntax error");
+	if (r == -2)
+		x.oom = 1;
+	if (!x.oom)
+		check_all(&x);
+	rc = x.oom ? -ENOMEM : x.errs->n > 0 ? SPOOLSHIP_EINVAL : 0;
+out:
+	sort_errors(x.errs);
+	if (x.fp != NULL)
+		fclose(x.fp);
+	free(x.buf);
+	free(x.lines);
+	free(x.tlines);
+	if (rc == 0)
+		*out = x.cfg;
+	else
+		config_free(&x.cfg);
+	return rc;
+}
+
+int config_check_run(const struct config *c, struct config_errors *errs)
+{
+	if (c->ship.url == NULL || *c->ship.url == '\0') {
+		if (errs != NULL)
+			add_err(errs, 0, "[ship] url is required by "
+				"spoolship run");
+		return SPOOLSHIP_EINVAL;
+	}
+	return 0;
+}
+
+static void free_string(char **s, int secret)
+{
+	if (*s != NULL && secret) {
+		volatile char *p = *s;
+
+		while (*p != '\0')
+			*p++ = '\0';
+	}
+	free(*s);
+	*s = NULL;
+}
+
+void config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &options[i];
+
+		if (o->type != CONFIG_STRING)
+			continue;
+		if (!is_table(o)) {
+			free_string(field(c, o), o->flags & CONFIG_SECRET);
+			continue;
+		}
+		for (size_t t = 0; t < c->ntables; t++)
+			free_string(field(&c->tables[t], o),
+				    o->flags & CONFIG_SECRET);
+	}
+	for (size_t t = 0; t < c->ntables; t++)
+		free(c->tables[t].name);
+	free(c->tables);
+	free(c->file);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- using it ----------------------------------------------------------- */
+
+void config_spool_options(const struct config *c, struct spoolship_options *o)
+{
+	spoolship_options_init(o);
+	o->sync = c->spool.sync;
+	o->sync_interval_ms = (unsigned)c->spool.sync_interval_ms;
+	o->max_bytes = c->spool.max_bytes;
+	o->full_policy = c->spool.full_policy;
+	o->block_timeout_ms = (unsigned)c->spool.block_timeout_ms;
+	o->fill_time = c->spool.fill_time;
+	o->max_age_ms = c->ship.max_age_ms > 0 ?
+		c->ship.max_age_ms - c->ship.age_margin_ms : 0;
+}
+
+int config_table_id(const struct config *c, const char *stream,
+		    const char **id)
+{
+	if (!spoolship_table_name_ok(stream))
+		return SPOOLSHIP_EINVAL;
+	*id = stream;
+	for (size_t i = 0; i < c->ntables; i++) {
+		if (strcmp(c->tables[i].name, stream) == 0) {
+			const char *t = c->tables[i].id;
+
+			if (t != NULL && *t != '\0')
+				*id = t;
+			break;
+		}
+	}
+	return 0;
+}
+
+int config_url_for(const struct config *c, const char *stream, char *out,
+		   size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *id, *u = c->ship.url;
+	size_t n = 0;
+
+	if (config_table_id(c, stream, &id) != 0 || u == NULL || *u == '\0')
+		return SPOOLSHIP_EINVAL;
+	while (*u != '\0') {
+		if (strncmp(u, "{table}", 7) != 0) {
+			if (n + 1 >= outlen)
+				return SPOOLSHIP_EINVAL;
+			out[n++] = *u++;
+			continue;
+		}
+		for (const char *p = id; *p != '\0'; p++) {
+			unsigned char ch = (unsigned char)*p;
+			int plain = is_name_char(ch, 0) || ch == '-' ||
+				    ch == '.' || ch == '~';
+
+			if (n + (plain ? 1 : 3) >= outlen)
+				return SPOOLSHIP_EINVAL;
+			if (plain) {
+				out[n++] = (char)ch;
+			} else {
+				out[n++] = '%';
+				out[n++] = hex[ch >> 4];
+				out[n++] = hex[ch & 15];
+			}
+		}
+		u += 7;
+	}
+	if (n >= outlen)
+		return SPOOLSHIP_EINVAL;
+	out[n] = '\0';
+	return 0;
+}
+
+int config_secrets(const struct config *c, const char **out, size_t cap,
+		   size_t *n)
+{
+	*n = 0;
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &options[i];
+		const char *v;
+
+		if (!(o->flags & CONFIG_SECRET) || is_table(o))
+			continue;
+		v = *(char *const *)((const char *)c + o->offset);
+		if (v == NULL || *v == '\0')
+			continue;
+		if (*n == cap)
+			return SPOOLSHIP_EINVAL;
+		out[(*n)++] = v;
+	}
+	return 0;
+}
+
+/* ---- writing the example and the docs ----------------------------------- */
+
+/* "duration, 1ms .. 1m", "one of full, batch or none", ... */
+static void describe(const struct config_option *o, char *buf, size_t len)
+{
+	char lo[32], hi[32], names[160];
+
+	switch (o->type) {
+	case CONFIG_BOOL:
+		snprintf(buf, len, "boolean");
+		break;
+	case CONFIG_ENUM:
+		show_names(o->names, names, sizeof(names));
+		snprintf(buf, len, "one of %s", names);
+		break;
+	case CONFIG_STRING:
+		snprintf(buf, len, "%s",
+			 o->flags & CONFIG_SECRET ? "string, secret" :
+			 o->flags & CONFIG_PATH ? "file name" : "string");
+		break;
+	default:
+		show(o, o->min, lo, sizeof(lo));
+		show(o, o->max, hi, sizeof(hi));
+		snprintf(buf, len, "%s, %s .. %s",
+			 o->type == CONFIG_INT ? "integer" :
+			 o->type == CONFIG_SIZE ? "size" : "duration", lo, hi);
+	}
+}
+
+/* Writes text as "# "-prefixed lines of at most 78 columns. */
+static void wrap(FILE *f, const char *text)
+{
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *end = p, *brk = NULL;
+
+		while (*end != '\0' && end - p <= 76) {
+			if (*end == ' ')
+				brk = end;
+			end++;
+		}
+		if (*end != '\0' && brk != NULL)
+			end = brk;
+		fprintf(f, "# %.*s\n", (int)(end - p), p);
+		p = *end == ' ' ? end + 1 : end;
+	}
+}
+
+int config_write_example(FILE *f)
+{
+	const char *cur = "";
+
+	fputs("# config.example.ini - every spoolship option, with its "
+	      "default.\n"
+	      "#\n"
+	      "# Written by config_write_example() from the option table in "
+	      "src/config.c;\n"
+	      "# test/unit/test_config.c fails when this file and the table "
+	      "differ.\n"
+	      "# A line \";key = value\" shows a default: remove the ';' and "
+	      "change the\n"
+	      "# value to set it.  Values may use ${NAME} or ${NAME:-default} "
+	      "from the\n"
+	      "# environment; write $$ for a dollar.  Durations: 250ms 30s 5m "
+	      "2h 7d 1h30m\n"
+	      "# (a bare number is ms); sizes: 1000 64K 10M 1G (powers of "
+	      "1024).  A ';'\n"
+	      "# after a blank ends the value.  Lines hold at most 196 "
+	      "bytes.\n"
+	      "#\n"
+	      "# As it is, this file ships without authentication to a mock "
+	      "receiver on\n"
+	      "# 127.0.0.1:8080: build/mock-polaris --port 8080 (see "
+	      "docs/mock-polaris.md).\n", f);
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &options[i];
+		char type[200];
+
+		if (strcmp(o->section, cur) != 0) {
+			const struct config_section *s =
+				&sections[find_section(o->section)];
+
+			fputs("\n", f);
+			fprintf(f, "%s%s\n", is_table(o) ? ";" : "",
+				s->header);
+			wrap(f, s->doc);
+			cur = o->section;
+		}
+		describe(o, type, sizeof(type));
+		fputs("\n", f);
+		wrap(f, o->doc);
+		fprintf(f, "# (%s)\n", type);
+		fprintf(f, ";%s =%s%s\n", o->key, *o->def ? " " : "", o->def);
+		if (o->example != NULL)
+			fprintf(f, "%s = %s\n", o->key, o->example);
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+/* Markdown table cells: '|' would end the cell. */
+static void cell(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '|')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+}
+
+int config_write_markdown(FILE *f)
+{
+	const char *cur = "";
+
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &options[i];
+		char type[200];
+
+		if (strcmp(o->section, cur) != 0) {
+			const struct config_section *s =
+				&sections[find_section(o->section)];
+
+			fprintf(f, "%s### `%s`\n\n%s\n\n", *cur ? "\n" : "",
+				s->header, s->doc);
+			fputs("| key | type | default | description |\n"
+			      "|---|---|---|---|\n", f);
+			cur = o->section;
+		}
+		describe(o, type, sizeof(type));
+		fprintf(f, "| `%s` | ", o->key);
+		cell(f, type);
+		if (*o->def != '\0')
+			fprintf(f, " | `%s` | ", o->def);
+		else
+			fputs(" | (empty) | ", f);
+		cell(f, o->doc);
+		fputs(" |\n", f);
+	}
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,1052 @@
+/*
+ * ship.c - the shipper's loop (see ship.h).  One thread, one curl multi
+ * handle; batches are read from the spool only when they can be sent, so
+ * memory stays bounded by max_in_flight whatever the backlog.  What to do
+ * with an answer is decided by answer.h's table, never here by status.
+ */
+#define _GNU_SOURCE
+#include "ship.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "answer.h"
+#include "clock.h"
+#include "wake.h"
+
+#define SCAN_EVERY_MS 1000     /* look for new streams without a wake-up */
+#define EXPIRE_EVERY_MS 60000  /* age-out sweep of what is not in flight */
+#define RESP_KEEP 1024         /* bytes of a response body kept */
+#define URL_MAX 2048
+
+struct sstream;
+
+/* A batch on its way: waiting to be sent (again) or in flight. */
+struct sbatch {
+	struct sstream *st;
+	struct sbatch *next;       /* in st->waiting */
+	struct sbatch *fly_prev, *fly_next; /* in sh->flying */
+	struct spool_batch b;      /* owned: records and body */
+	unsigned attempt;          /* failures so far */
+	int64_t not_before;        /* monotonic ms */
+	uint64_t auth_gen;         /* credential it was sent with */
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct answer ans;
+	char *gz;
+	size_t gzlen;
+	char resp[RESP_KEEP];
+	size_t resp_len;
+};
+
+struct sstream {
+	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
+	uint32_t id;
+	char url[URL_MAX];
+	int url_ok;
+	uint64_t read_seq;         /* last sequence handed to a batch */
+	struct sbatch *waiting;    /* FIFO of batches to send again */
+	unsigned inflight;
+	unsigned attempt;          /* consecutive transient failures */
+	int64_t paused_until;      /* monotonic ms */
+};
+
+struct shipper {
+	spoolship_spool *s;
+	char *dir;
+	struct ship_opts o;
+	struct ship_auth auth;
+	struct logger *log;
+	CURLM *multi;
+	struct wake wake;
+	int efd;                   /* eventfd for ship_wakeup() */
+	struct sstream **streams;  /* each allocated alone: batches point
+				    * at them */
+	size_t nstreams, rr;       /* rr: round-robin start */
+	struct sbatch *flying;     /* requests in flight */
+	unsigned inflight;
+	int64_t pause_until;       /* all streams: 429, RateLimit */
+	double tokens;             /* client-side requests-per-minute */
+	int64_t tokens_ms;
+	int stop_reading;
+	uint64_t rng;
+	int64_t next_scan, next_expire, next_auth;
+	int64_t wake_at;           /* earliest timer found by fill() */
+	struct spool_range *acks;
+	size_t nacks, acks_cap;
+	struct spool_batch tmp;    /* read buffer reused across reads */
+	struct ship_counters c;
+	int fatal;
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static uint64_t rnd(struct shipper *sh)
+{
+	/* xorshift64*: jitter only, not security. */
+	sh->rng ^= sh->rng >> 12;
+	sh->rng ^= sh->rng << 25;
+	sh->rng ^= sh->rng >> 27;
+	return sh->rng * 0x2545F4914F6CDD1DULL;
+}
+
+static void earliest(struct shipper *sh, int64_t t)
+{
+	if (t < sh->wake_at)
+		sh->wake_at = t;
+}
+
+static void set_error(struct shipper *sh, const char *what)
+{
+	size_t n = strlen(what);
+
+	if (n >= sizeof(sh->c.last_error))
+		n = sizeof(sh->c.last_error) - 1;
+	memcpy(sh->c.last_error, what, n);
+	sh->c.last_error[n] = '\0';
+}
+
+static void batch_free(struct sbatch *sb)
+{
+	if (sb == NULL)
+		return;
+	if (sb->easy != NULL)
+		curl_easy_cleanup(sb->easy);
+	curl_slist_free_all(sb->hdrs);
+	free(sb->gz);
+	spool_batch_free(&sb->b);
+	free(sb);
+}
+
+static uint64_t first_seq(const struct sbatch *sb)
+{
+	return sb->b.recs[0].seq;
+}
+
+static uint64_t last_seq(const struct sbatch *sb)
+{
+	return sb->b.recs[sb->b.n - 1].seq;
+}
+
+/* Copies records idx[0..n) of src (with their bytes) into a new batch. */
+static struct sbatch *batch_pick(struct sstream *st,
+				 const struct spool_batch *src,
+				 const size_t *idx, size_t n)
+{
+	struct sbatch *sb = calloc(1, sizeof(*sb));
+	size_t body = 0;
+
+	if (sb == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		body += src->recs[idx[i]].len + 1;
+	sb->st = st;
+	sb->b.stream = src->stream;
+	sb->b.recs = malloc((n ? n : 1) * sizeof(*sb->b.recs));
+	sb->b.body = malloc(body ? body : 1);
+	if (sb->b.recs == NULL || sb->b.body == NULL) {
+		batch_free(sb);
+		return NULL;
+	}
+	sb->b.recs_cap = n;
+	sb->b.body_cap = body;
+	for (size_t i = 0; i < n; i++) {
+		struct spool_rec r = src->recs[idx[i]];
+
+		if (i > 0)
+			sb->b.body[sb->b.body_len++] = '\n';
+		memcpy(sb->b.body + sb->b.body_len, src->body + r.off, r.len);
+		r.off = sb->b.body_len;
+		sb->b.body_len += r.len;
+		sb->b.recs[sb->b.n++] = r;
+	}
+	return sb;
+}
+
+/* A new batch of records [lo, hi) of src. */
+static struct sbatch *batch_range(struct sstream *st,
+				  const struct spool_batch *src, size_t lo,
+				  size_t hi)
+{
+	size_t *idx = malloc((hi - lo) * sizeof(*idx));
+	struct sbatch *sb;
+
+	if (idx == NULL)
+		return NULL;
+	for (size_t i = lo; i < hi; i++)
+		idx[i - lo] = i;
+	sb = batch_pick(st, src, idx, hi - lo);
+	free(idx);
+	return sb;
+}
+
+static void queue_front(struct sstream *st, struct sbatch *sb)
+{
+	sb->next = st->waiting;
+	st->waiting = sb;
+}
+
+/* ---- streams -------------------------------------------------------------- */
+
+static struct sstream *stream_by_id(struct shipper *sh, uint32_t id)
+{
+	for (size_t i = 0; i < sh->nstreams; i++)
+		if (sh->streams[i]->id == id)
+			return sh->streams[i];
+	return NULL;
+}
+
+static int stream_add(struct shipper *sh, const char *name, uint32_t id)
+{
+	struct sstream *st = calloc(1, sizeof(*st));
+	void *p = realloc(sh->streams, (sh->nstreams + 1) * sizeof(st));
+
+	if (st == NULL || p == NULL) {
+		free(st);
+		if (p != NULL)
+			sh->streams = p;
+		return -ENOMEM;
+	}
+	sh->streams = p;
+	sh->streams[sh->nstreams++] = st;
+	snprintf(st->name, sizeof(st->name), "%s", name);
+	st->id = id;
+	st->url_ok = sh->o.url_for(sh->o.url_arg, name, st->url,
+				   sizeof(st->url)) == 0;
+	if (!st->url_ok)
+		log_error(sh->log, "no valid URL for stream, its events are "
+			  "kept table=%s", name);
+	return 0;
+}
+
+static int scan_streams(struct shipper *sh)
+{
+	struct spoolship_stats st;
+	int rc = spoolship_spool_stats(sh->s, &st);
+
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < st.nstreams && rc == 0; i++) {
+		if (stream_by_id(sh, st.streams[i].id) == NULL)
+			rc = stream_add(sh, st.streams[i].name,
+					st.streams[i].id);
+	}
+	spoolship_stats_free(&st);
+	return rc;
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static size_t body_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct sbatch *sb = arg;
+	size_t len = size * n, keep = RESP_KEEP - sb->resp_len;
+
+	if (keep > len)
+		keep = len;
+	memcpy(sb->resp + sb->resp_len, p, keep);
+	sb->resp_len += keep;
+	return len; /* never abort: see answer.h's caveats */
+}
+
+static int gzip_body(struct sbatch *sb)
+{
+	z_stream z;
+	uLong cap = compressBound((uLong)sb->b.body_len) + 32;
+	int rc;
+
+	free(sb->gz);
+	sb->gz = malloc(cap);
+	if (sb->gz == NULL)
+		return -ENOMEM;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	z.next_in = (Bytef *)sb->b.body;
+	z.avail_in = (uInt)sb->b.body_len;
+	z.next_out = (Bytef *)sb->gz;
+	z.avail_out = (uInt)cap;
+	rc = deflate(&z, Z_FINISH);
+	sb->gzlen = z.total_out;
+	deflateEnd(&z);
+	return rc == Z_STREAM_END ? 0 : -EIO;
+}
+
+static int set_tls(struct shipper *sh, CURL *e)
+{
+	long v = sh->o.tls_verify ? 1L : 0L;
+
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, v);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, v ? 2L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSLVERSION,
+			 sh->o.tls_min_13 ? CURL_SSLVERSION_TLSv1_3
+					  : CURL_SSLVERSION_TLSv1_2);
+	if (sh->o.ca_file != NULL && *sh->o.ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, sh->o.ca_file);
+	if (sh->o.cert_file != NULL && *sh->o.cert_file)
+		curl_easy_setopt(e, CURLOPT_SSLCERT, sh->o.cert_file);
+	if (sh->o.key_file != NULL && *sh->o.key_file)
+		curl_easy_setopt(e, CURLOPT_SSLKEY, sh->o.key_file);
+	return 0;
+}
+
+static int start(struct shipper *sh, struct sbatch *sb)
+{
+	char auth[4096];
+	const char *body = sb->b.body;
+	size_t len = sb->b.body_len;
+	CURL *e = curl_easy_init();
+	struct curl_slist *h = NULL;
+
+	if (e == NULL)
+		return -ENOMEM;
+	if (sh->o.gzip) {
+		if (gzip_body(sb) != 0) {
+			curl_easy_cleanup(e);
+			return -ENOMEM;
+		}
+		body = sb->gz;
+		len = sb->gzlen;
+		h = curl_slist_append(h, "Content-Encoding: gzip");
+	}
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+	sh->auth.header(sh->auth.arg, auth, sizeof(auth), &sb->auth_gen);
+	if (auth[0] != '\0')
+		h = curl_slist_append(h, auth);
+	explicit_bzero(auth, sizeof(auth));
+	answer_init(&sb->ans);
+	sb->resp_len = 0;
+	sb->hdrs = h;
+	sb->easy = e;
+	curl_easy_setopt(e, CURLOPT_URL, sb->st->url);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, answer_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &sb->ans);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, sb);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, sb);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)sh->o.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)sh->o.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, sh->o.user_agent);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	set_tls(sh, e);
+	if (curl_multi_add_handle(sh->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		curl_slist_free_all(h);
+		sb->easy = NULL;
+		sb->hdrs = NULL;
+		return -ENOMEM;
+	}
+	sb->fly_prev = NULL;
+	sb->fly_next = sh->flying;
+	if (sh->flying != NULL)
+		sh->flying->fly_prev = sb;
+	sh->flying = sb;
+	sb->st->inflight++;
+	sh->inflight++;
+	sh->c.requests++;
+	sh->c.bytes_raw += sb->b.body_len;
+	sh->c.bytes_sent += len;
+	if (sb->attempt > 0)
+		sh->c.retries++;
+	return 0;
+}
+
+/* ---- age-out --------------------------------------------------------------- */
+
+static int64_t cutoff_ms(const struct shipper *sh)
+{
+	return clock_wall_ms() - (sh->o.max_age_ms - sh->o.age_margin_ms);
+}
+
+/*
+ * Moves the records of sb that would arrive too late to the dead store
+ * and returns a batch of the rest (sb itself when none was too old, NULL
+ * when none is left; sb is freed when replaced).
+ */
+static struct sbatch *age_out(struct shipper *sh, struct sbatch *sb,
+			      int *err)
+{
+	int64_t cut = cutoff_ms(sh);
+	struct dead_info di = { DEAD_EXPIRED, 0, NULL, 0 };
+	uint64_t *old = NULL, moved = 0;
+	size_t *keep = NULL, nold = 0, nkeep = 0;
+	struct sbatch *nb = NULL;
+
+	*err = 0;
+	for (size_t i = 0; i < sb->b.n; i++)
+		nold += sb->b.recs[i].event_ms < cut;
+	if (nold == 0)
+		return sb;
+	old = malloc(nold * sizeof(*old));
+	keep = malloc(sb->b.n * sizeof(*keep));
+	if (old == NULL || keep == NULL) {
+		*err = -ENOMEM;
+		goto out;
+	}
+	nold = 0;
+	for (size_t i = 0; i < sb->b.n; i++) {
+		if (sb->b.recs[i].event_ms < cut)
+			old[nold++] = sb->b.recs[i].seq;
+		else
+			keep[nkeep++] = i;
+	}
+	*err = spool_dead_move(sh->s, sb->st->id, old, nold, &di, &moved);
+	if (*err != 0)
+		goto out;
+	sh->c.expired += moved;
+	log_warn(sh->log, "events expired before delivery, moved to the dead "
+		 "store table=%s events=%llu", sb->st->name,
+		 (unsigned long long)moved);
+	if (nkeep > 0) {
+		nb = batch_pick(sb->st, &sb->b, keep, nkeep);
+		if (nb == NULL) {
+			*err = -ENOMEM;
+			goto out;
+		}
+		nb->attempt = sb->attempt;
+	}
+	batch_free(sb);
+	sb = nb;
+out:
+	free(old);
+	free(keep);
+	return *err != 0 ? NULL : sb;
+}
+
+static void expire_sweep(struct shipper *sh)
+{
+	int64_t cut = cutoff_ms(sh);
+
+	for (size_t i = 0; i < sh->nstreams; i++) {
+		struct sstream *st = sh->streams[i];
+		uint64_t moved = 0;
+		int rc = spool_expire(sh->s, st->id, st->read_seq, cut,
+				      &moved);
+
+		if (rc != 0)
+			log_error(sh->log, "age-out sweep failed table=%s "
+				  "error=\"%s\"", st->name,
+				  spoolship_strerror(rc));
+		if (moved > 0) {
+			sh->c.expired += moved;
+			log_warn(sh->log, "events expired in the backlog, moved "
+				 "to the dead store table=%s events=%llu",
+				 st->name, (unsigned long long)moved);
+		}
+	}
+}
+
+/* ---- choosing what to send -------------------------------------------------- */
+
+/* 1 when the client-side requests-per-minute limit lets a request go
+ * now (a token bucket holding one second's worth), else sets a timer. */
+static int token_ready(struct shipper *sh, int64_t now)
+{
+	double rate, cap;
+
+	if (sh->o.requests_per_minute == 0)
+		return 1;
+	rate = sh->o.requests_per_minute / 60000.0; /* per ms */
+	cap = sh->o.requests_per_minute / 60.0;
+	if (cap < 1.0)
+		cap = 1.0;
+	sh->tokens += (double)(now - sh->tokens_ms) * rate;
+	sh->tokens_ms = now;
+	if (sh->tokens > cap)
+		sh->tokens = cap;
+	if (sh->tokens >= 1.0)
+		return 1;
+	earliest(sh, now + (int64_t)((1.0 - sh->tokens) / rate) + 1);
+	return 0;
+}
+
+/* Reads the stream's next new batch, or returns NULL (nothing, or it
+ * should linger: then a timer is set). */
+static struct sbatch *next_new(struct shipper *sh, struct sstream *st,
+			       int *err)
+{
+	struct spool_batch *t = &sh->tmp;
+	struct sbatch *sb;
+	int64_t due;
+
+	*err = spool_batch_next(sh->s, st->id, st->read_seq,
+				sh->o.max_events, sh->o.max_bytes, t);
+	if (*err == SPOOLSHIP_ECORRUPT) {
+		struct dead_info di = { DEAD_CORRUPT, 0, NULL, 0 };
+
+		log_error(sh->log, "damaged record moved to the dead store "
+			  "table=%s seq=%llu", st->name,
+			  (unsigned long long)t->corrupt_seq);
+		*err = spool_dead_move(sh->s, st->id, &t->corrupt_seq, 1, &di,
+				       NULL);
+		if (*err == 0)
+			sh->c.dead_corrupt++;
+		return NULL;
+	}
+	if (*err != 0 || t->n == 0)
+		return NULL;
+	/* A batch that is not full waits for more, up to linger after its
+	 * oldest event was appended. */
+	due = t->recs[0].append_ms + sh->o.linger_ms;
+	if (t->n < sh->o.max_events &&
+	    t->body_len + 256 < sh->o.max_bytes && !sh->stop_reading &&
+	    clock_wall_ms() < due) {
+		earliest(sh, clock_mono_ms() + (due - clock_wall_ms()));
+		return NULL;
+	}
+	sb = calloc(1, sizeof(*sb));
+	if (sb == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	sb->st = st;
+	sb->b = *t; /* take the buffers; tmp gets new ones next time */
+	memset(t, 0, sizeof(*t));
+	st->read_seq = last_seq(sb);
+	return sb;
+}
+
+/* The next batch of st that may go now: a retry that is due, else new. */
+static struct sbatch *next_batch(struct shipper *sh, struct sstream *st,
+				 int64_t now, int *err)
+{
+	struct sbatch *sb = st->waiting;
+
+	*err = 0;
+	if (sb != NULL) {
+		if (sb->not_before > now) {
+			earliest(sh, sb->not_before);
+			return NULL;
+		}
+		st->waiting = sb->next;
+		sb->next = NULL;
+		return sb;
+	}
+	if (sh->stop_reading)
+		return NULL;
+	return next_new(sh, st, err);
+}
+
+static int fill_stream(struct shipper *sh, struct sstream *st, int64_t now)
+{
+	int err = 0;
+
+	if (!st->url_ok)
+		return 0;
+	if (st->paused_until > now) {
+		earliest(sh, st->paused_until);
+		return 0;
+	}
+	while (sh->inflight < sh->o.max_in_flight && token_ready(sh, now)) {
+		struct sbatch *sb = next_batch(sh, st, now, &err);
+
+		if (sb == NULL)
+			break;
+		sb = age_out(sh, sb, &err);
+		if (err != 0)
+			break;
+		if (sb == NULL)
+			continue; /* all of it expired */
+		err = start(sh, sb);
+		if (err != 0) {
+			queue_front(st, sb);
+			break;
+		}
+		if (sh->o.requests_per_minute > 0)
+			sh->tokens -= 1.0;
+	}
+	return err;
+}
+
+static int fill(struct shipper *sh, int64_t now)
+{
+	int rc = 0;
+
+	if (now < sh->pause_until) {
+		earliest(sh, sh->pause_until);
+		return 0;
+	}
+	if (now < sh->next_auth) {
+		earliest(sh, sh->next_auth);
+		return 0;
+	}
+	if (sh->auth.prepare != NULL && sh->inflight < sh->o.max_in_flight) {
+		char why[256];
+
+		rc = sh->auth.prepare(sh->auth.arg, why, sizeof(why));
+		if (rc != 0) {
+			sh->next_auth = now + sh->o.backoff_max_ms;
+			log_error(sh->log, "cannot get a credential, sending "
+				  "paused error=\"%s\" retry_ms=%lld", why,
+				  (long long)sh->o.backoff_max_ms);
+			set_error(sh, why);
+			sh->c.alarms++;
+			return 0;
+		}
+	}
+	for (size_t k = 0; k < sh->nstreams && rc == 0; k++) {
+		struct sstream *st = sh->streams[(sh->rr + k) % sh->nstreams];
+
+		rc = fill_stream(sh, st, now);
+	}
+	if (sh->nstreams > 0)
+		sh->rr = (sh->rr + 1) % sh->nstreams;
+	return rc;
+}
+
+/* ---- answers ------------------------------------------------------------------- */
+
+static void ack(struct shipper *sh, struct sbatch *sb)
+{
+	int64_t now = clock_wall_ms();
+
+	if (sh->nacks == sh->acks_cap) {
+		size_t nc = sh->acks_cap ? sh->acks_cap * 2 : 64;
+		void *p = realloc(sh->acks, nc * sizeof(*sh->acks));
+
+		if (p == NULL) {
+			/* Not deleted: it will be sent again, never lost. */
+			log_error(sh->log, "out of memory recording an ack");
+			return;
+		}
+		sh->acks = p;
+		sh->acks_cap = nc;
+	}
+	sh->acks[sh->nacks++] = (struct spool_range){ sb->st->id,
+						      first_seq(sb),
+						      last_seq(sb) };
+	for (size_t i = 0; i < sb->b.n; i++) {
+		int64_t ms = now - sb->b.recs[i].append_ms;
+		unsigned bucket = 0;
+
+		while (ms > 0 && bucket < 31) {
+			ms >>= 1;
+			bucket++;
+		}
+		sh->c.latency_buckets[bucket]++;
+	}
+	sh->c.batches_acked++;
+	sb->st->attempt = 0;
+}
+
+static int flush_acks(struct shipper *sh)
+{
+	uint64_t deleted = 0;
+	int rc;
+
+	if (sh->nacks == 0)
+		return 0;
+	rc = spool_batch_delete(sh->s, sh->acks, sh->nacks, &deleted);
+	if (rc != 0) {
+		/* They stay in the spool and will be sent again. */
+		log_error(sh->log, "deleting acknowledged batches failed "
+			  "batches=%zu error=\"%s\"", sh->nacks,
+			  spoolship_strerror(rc));
+		return rc;
+	}
+	sh->c.events_shipped += deleted;
+	sh->nacks = 0;
+	return 0;
+}
+
+static void to_dead(struct shipper *sh, struct sbatch *sb, unsigned reason)
+{
+	char ex[ANSWER_EXCERPT_MAX], q[ANSWER_EXCERPT_MAX * 4 + 8];
+	size_t exlen = answer_excerpt(sb->resp, sb->resp_len, ex, sizeof(ex));
+	struct dead_info di = { reason, (unsigned)sb->ans.http_status, ex,
+				exlen };
+	uint64_t seq = first_seq(sb), moved = 0;
+	int rc = spool_dead_move(sh->s, sb->st->id, &seq, 1, &di, &moved);
+
+	log_quote(ex, q, sizeof(q));
+	if (rc != 0) {
+		/* Still pending: it comes round again. */
+		log_error(sh->log, "moving a refused event to the dead store "
+			  "failed table=%s seq=%llu error=\"%s\"", sb->st->name,
+			  (unsigned long long)seq, spoolship_strerror(rc));
+		return;
+	}
+	if (reason == DEAD_TOOBIG)
+		sh->c.dead_too_big += moved;
+	else
+		sh->c.dead_rejected += moved;
+	log_warn(sh->log, "event refused alone, moved to the dead store "
+		 "table=%s seq=%llu status=%d reason=%s body=%s", sb->st->name,
+		 (unsigned long long)seq, sb->ans.http_status,
+		 dead_reason_name(reason), q);
+}
+
+/* Splits sb in two halves queued first; a single event goes dead. */
+static void split(struct shipper *sh, struct sbatch *sb, unsigned reason)
+{
+	struct sbatch *a, *b;
+	size_t half = sb->b.n / 2;
+
+	if (sb->b.n == 1) {
+		to_dead(sh, sb, reason);
+		batch_free(sb);
+		return;
+	}
+	a = batch_range(sb->st, &sb->b, 0, half);
+	b = batch_range(sb->st, &sb->b, half, sb->b.n);
+	if (a == NULL || b == NULL) {
+		batch_free(a);
+		batch_free(b);
+		sb->not_before = clock_mono_ms() + sh->o.backoff_min_ms;
+		queue_front(sb->st, sb);
+		return;
+	}
+	if (reason == DEAD_TOOBIG)
+		sh->c.splits++;
+	else
+		sh->c.bisections++;
+	queue_front(sb->st, b);
+	queue_front(sb->st, a);
+	batch_free(sb);
+}
+
+static void retry_later(struct sbatch *sb, int64_t delay)
+{
+	sb->attempt++;
+	sb->not_before = clock_mono_ms() + delay;
+	queue_front(sb->st, sb);
+}
+
+static void note_error(struct shipper *sh, const struct sbatch *sb,
+		       const struct answer_rule *r)
+{
+	char e[sizeof(sh->c.last_error) + 320];
+
+	snprintf(e, sizeof(e), "%s: %s (status %d, %s)", sb->st->name,
+		 r->word, sb->ans.http_status,
+		 curl_easy_strerror(sb->ans.curl_code));
+	set_error(sh, e);
+}
+
+static void on_answer(struct shipper *sh, struct sbatch *sb)
+{
+	const struct answer_rule *r = answer_classify(&sb->ans);
+	struct sstream *st = sb->st;
+	int64_t now = clock_mono_ms();
+	int64_t pause = answer_pause_ms(&sb->ans, clock_wall_ms());
+	int status = sb->ans.http_status;
+	uint64_t delay;
+
+	if (sb->ans.curl_code != CURLE_OK)
+		sh->c.transport_errors++;
+	else
+		sh->c.by_class[status >= 100 && status < 600 ? status / 100
+							       : 0]++;
+	if (sb->ans.rl_remaining >= 0)
+		sh->c.rl_remaining = sb->ans.rl_remaining;
+	if (status > 0 && status != 401 && sh->auth.accepted != NULL)
+		sh->auth.accepted(sh->auth.arg, sb->auth_gen);
+	if (pause > 0 && now + pause > sh->pause_until) {
+		sh->pause_until = now + pause;
+		sh->c.rate_limited++;
+		log_warn(sh->log, "rate limited, pausing all sending "
+			 "table=%s status=%d pause_ms=%lld", st->name, status,
+			 (long long)pause);
+	}
+	switch (r->action) {
+	case ANSWER_ACK:
+		ack(sh, sb);
+		batch_free(sb);
+		return;
+	case ANSWER_BISECT:
+		split(sh, sb, DEAD_REJECTED);
+		return;
+	case ANSWER_SPLIT:
+		split(sh, sb, DEAD_TOOBIG);
+		return;
+	case ANSWER_AUTH_REFRESH:
+		sh->c.auth_refreshes++;
+		if (sh->auth.rejected != NULL &&
+		    sh->auth.rejected(sh->auth.arg, sb->auth_gen)) {
+			sh->c.alarms++;
+			set_error(sh, "credentials refused right after a "
+				      "refresh");
+			log_error(sh->log, "credentials alarm: refused right "
+				  "after a refresh; backing off, data kept "
+				  "table=%s status=%d backoff_ms=%lld",
+				  st->name, status,
+				  (long long)sh->o.alarm_backoff_ms);
+			st->paused_until = now + sh->o.alarm_backoff_ms;
+		}
+		retry_later(sb, 0);
+		return;
+	case ANSWER_ALARM:
+	case ANSWER_FATAL:
+		sh->c.alarms++;
+		note_error(sh, sb, r);
+		log_error(sh->log, "destination alarm, backing off, data kept "
+			  "table=%s status=%d answer=%s curl=\"%s\" "
+			  "backoff_ms=%lld", st->name, status, r->word,
+			  curl_easy_strerror(sb->ans.curl_code),
+			  (long long)sh->o.alarm_backoff_ms);
+		st->paused_until = now + sh->o.alarm_backoff_ms;
+		if (r->action == ANSWER_FATAL)
+			sh->fatal = 1;
+		retry_later(sb, sh->o.alarm_backoff_ms);
+		return;
+	case ANSWER_RATE_LIMITED:
+		retry_later(sb, pause);
+		return;
+	case ANSWER_RETRY:
+	default:
+		delay = backoff_full_jitter(st->attempt, sh->o.backoff_min_ms,
+					    sh->o.backoff_max_ms, rnd(sh));
+		st->attempt++;
+		note_error(sh, sb, r);
+		log_warn(sh->log, "request failed, will retry table=%s "
+			 "status=%d answer=%s curl=\"%s\" attempt=%u "
+			 "delay_ms=%llu", st->name, status, r->word,
+			 curl_easy_strerror(sb->ans.curl_code), sb->attempt + 1,
+			 (unsigned long long)delay);
+		retry_later(sb, (int64_t)delay);
+		return;
+	}
+}
+
+static void reap(struct shipper *sh)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(sh->multi, &left)) != NULL) {
+		struct sbatch *sb = NULL;
+		long status = 0;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+				  (char **)&sb);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE,
+				  &status);
+		answer_finish(&sb->ans, m->data.result, status);
+		curl_multi_remove_handle(sh->multi, m->easy_handle);
+		curl_easy_cleanup(m->easy_handle);
+		curl_slist_free_all(sb->hdrs);
+		sb->easy = NULL;
+		sb->hdrs = NULL;
+		if (sb->fly_prev != NULL)
+			sb->fly_prev->fly_next = sb->fly_next;
+		else
+			sh->flying = sb->fly_next;
+		if (sb->fly_next != NULL)
+			sb->fly_next->fly_prev = sb->fly_prev;
+		sb->st->inflight--;
+		sh->inflight--;
+		on_answer(sh, sb);
+	}
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+int ship_step(struct shipper *sh, int64_t max_wait_ms)
+{
+	struct curl_waitfd fds[2];
+	unsigned nfds = 0;
+	int64_t now = clock_mono_ms(), wait;
+	int running, rc = 0, woken = 0;
+
+	if (now >= sh->next_scan) {
+		rc = scan_streams(sh);
+		sh->next_scan = now + SCAN_EVERY_MS;
+	}
+	if (rc == 0 && now >= sh->next_expire && !sh->stop_reading) {
+		expire_sweep(sh);
+		sh->next_expire = now + EXPIRE_EVERY_MS;
+	}
+	sh->wake_at = now + max_wait_ms;
+	earliest(sh, sh->next_scan);
+	if (rc == 0)
+		rc = fill(sh, now);
+	if (rc != 0)
+		log_error(sh->log, "reading the spool failed error=\"%s\"",
+			  spoolship_strerror(rc));
+	sh->c.in_flight = sh->inflight;
+	wait = sh->wake_at - clock_mono_ms();
+	if (wait < 0)
+		wait = 0;
+	if (sh->wake.fd >= 0)
+		fds[nfds++] = (struct curl_waitfd){ sh->wake.fd, CURL_WAIT_POLLIN,
+						    0 };
+	if (sh->efd >= 0)
+		fds[nfds++] = (struct curl_waitfd){ sh->efd, CURL_WAIT_POLLIN,
+						    0 };
+	curl_multi_poll(sh->multi, fds, nfds, (int)wait, NULL);
+	for (unsigned i = 0; i < nfds; i++)
+		woken |= fds[i].revents != 0;
+	if (woken) {
+		uint64_t v;
+
+		wake_drain(&sh->wake);
+		if (sh->efd >= 0 && read(sh->efd, &v, sizeof(v)) < 0)
+			(void)0; /* nothing was pending */
+		/* New data may be a new stream. */
+		sh->next_scan = 0;
+	}
+	curl_multi_perform(sh->multi, &running);
+	reap(sh);
+	if (flush_acks(sh) != 0 && rc == 0)
+		rc = 0; /* logged; the batches will simply go again */
+	sh->c.in_flight = sh->inflight;
+	if (sh->fatal)
+		return SPOOLSHIP_EINVAL;
+	return rc;
+}
+
+void ship_stop_reading(struct shipper *sh)
+{
+	sh->stop_reading = 1;
+}
+
+unsigned ship_in_flight(const struct shipper *sh)
+{
+	return sh->inflight;
+}
+
+int ship_idle(struct shipper *sh)
+{
+	struct spoolship_stats st;
+	int idle;
+
+	if (sh->inflight > 0 || sh->nacks > 0)
+		return 0;
+	for (size_t i = 0; i < sh->nstreams; i++)
+		if (sh->streams[i]->waiting != NULL)
+			return 0;
+	if (spoolship_spool_stats(sh->s, &st) != 0)
+		return 0;
+	idle = st.pending_events == 0;
+	spoolship_stats_free(&st);
+	return idle;
+}
+
+void ship_wakeup(struct shipper *sh)
+{
+	uint64_t one = 1;
+
+	if (sh->efd >= 0 && write(sh->efd, &one, sizeof(one)) < 0)
+		(void)0; /* a wake-up is already pending */
+}
+
+const struct ship_counters *ship_counters(const struct shipper *sh)
+{
+	return &sh->c;
+}
+
+static int opts_ok(const struct ship_opts *o)
+{
+	return o->max_events > 0 && o->max_bytes > 0 && o->max_in_flight > 0 &&
+	       o->url_for != NULL && o->timeout_ms > 0 &&
+	       o->max_age_ms > o->age_margin_ms && o->backoff_min_ms > 0 &&
+	       o->backoff_max_ms >= o->backoff_min_ms;
+}
+
+int ship_set_opts(struct shipper *sh, const struct ship_opts *o)
+{
+	if (!opts_ok(o))
+		return SPOOLSHIP_EINVAL;
+	sh->o = *o;
+	for (size_t i = 0; i < sh->nstreams; i++) {
+		struct sstream *st = sh->streams[i];
+
+		st->url_ok = o->url_for(o->url_arg, st->name, st->url,
+					sizeof(st->url)) == 0;
+	}
+	return 0;
+}
+
+int ship_new(spoolship_spool *s, const char *dir, const struct ship_opts *o,
+	     const struct ship_auth *a, struct logger *log,
+	     struct shipper **out)
+{
+	struct shipper *sh;
+	int fd;
+
+	if (s == NULL || o == NULL || a == NULL || a->header == NULL ||
+	    !opts_ok(o))
+		return SPOOLSHIP_EINVAL;
+	sh = calloc(1, sizeof(*sh));
+	if (sh == NULL)
+		return -ENOMEM;
+	sh->s = s;
+	sh->o = *o;
+	sh->auth = *a;
+	sh->log = log;
+	sh->c.rl_remaining = -1;
+	sh->tokens = 1.0;
+	sh->tokens_ms = clock_mono_ms();
+	sh->rng = (uint64_t)clock_wall_ms() ^ ((uint64_t)getpid() << 32) ^
+		  0x9E3779B97F4A7C15ULL;
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &sh->rng, sizeof(sh->rng)) < 0 || sh->rng == 0)
+			sh->rng = 0x9E3779B97F4A7C15ULL;
+		close(fd);
+	}
+	sh->multi = curl_multi_init();
+	sh->dir = strdup(dir);
+	if (sh->multi == NULL || sh->dir == NULL) {
+		ship_free(sh);
+		return -ENOMEM;
+	}
+	curl_multi_setopt(sh->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  (long)o->max_in_flight);
+	wake_open(&sh->wake, dir);
+	sh->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	*out = sh;
+	return 0;
+}
+
+void ship_free(struct shipper *sh)
+{
+	if (sh == NULL)
+		return;
+	while (sh->flying != NULL) {
+		struct sbatch *sb = sh->flying;
+
+		sh->flying = sb->fly_next;
+		curl_multi_remove_handle(sh->multi, sb->easy);
+		batch_free(sb);
+	}
+	if (sh->multi != NULL)
+		curl_multi_cleanup(sh->multi);
+	for (size_t i = 0; i < sh->nstreams; i++) {
+		struct sbatch *b = sh->streams[i]->waiting;
+
+		while (b != NULL) {
+			struct sbatch *n = b->next;
+
+			batch_free(b);
+			b = n;
+		}
+		free(sh->streams[i]);
+	}
+	wake_close(&sh->wake);
+	if (sh->efd >= 0)
+		close(sh->efd);
+	spool_batch_free(&sh->tmp);
+	free(sh->streams);
+	free(sh->acks);
+	free(sh->dir);
+	free(sh);
+}
