@@ -139,7 +139,7 @@ static const struct config_option options[] = {
 	    "a full batch goes at once."),
 	INT("ship", "max_in_flight", "4", 1, 256, ship.max_in_flight,
 	    "Requests in flight at once, over all streams."),
-	DUR("ship", "timeout", "30s", 1 * SEC, 1 * HOUR, ship.timeout_ms,
+	DUR("ship", "timeout", "30s", 100 * MS, 1 * HOUR, ship.timeout_ms,
 	    "Longest time for one whole request, from connecting to the last "
 	    "byte of the answer."),
 	DUR("ship", "connect_timeout", "10s", 100 * MS, 10 * MIN,
