@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# 0204: kill -9 of the shipper at random moments during a fault-injected
+# run (12 kills).  Afterwards every event id has arrived, and duplicates
+# stay within the bound of docs/delivery.md: per kill at most
+# max_in_flight batches, per answer lost after acceptance one batch.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_ship.sh"
+N=${N:-30000}
+KILLS=${KILLS:-12}
+INFLIGHT=4
+start_mock --rpm 0 --p500 0.05 --p-drop-after 0.02 --delay-ms 30 --delay-jitter-ms 15 --seed 42
+gen_events 1 "$N" > "$T/in"
+"$SP" -s "$T/spool" append -t t "$T/in" 2>/dev/null
+write_config "$T/c.ini" "max_in_flight = $INFLIGHT"
+kills=0
+for k in $(seq 1 "$KILLS"); do
+	start_run "$T/c.ini"
+	before=$(mock_stat requests)
+	# Let it get going, then kill it at a random moment.
+	wait_for 20 mock_stat_ge requests $((before + 1)) || break
+	sleep "0.$((RANDOM % 3))$((RANDOM % 9 + 1))"
+	kill -9 "$RUN_PID" 2>/dev/null && kills=$((kills + 1))
+	wait "$RUN_PID" 2>/dev/null
+	RUN_PID=""
+	check "verify clean after kill $k" "$SP" -s "$T/spool" verify >/dev/null
+	pending_is 0 && break
+done
+check "killed at least 10 times mid-run" test "$kills" -ge 10
+expect_exit "final run until empty" 0 timeout 120 "$SP" run -c "$T/c.ini" --until-empty 2>>"$T/run.log"
+check "every id arrived" ids_complete 1 "$N"
+dups=$(mock_stat duplicates)
+drops=$(mock_stat connections_dropped)
+bound=$(( kills * INFLIGHT * 60 + drops * 60 ))
+echo "kills=$kills dropped_answers=$drops duplicates=$dups bound=$bound"
+check "duplicates within the documented bound" test "$dups" -le "$bound"
+check "spool empty" pending_is 0
+finish
