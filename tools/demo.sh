@@ -51,3 +51,8 @@ fi
 
 say "what the receiver counted"
 curl -s "http://127.0.0.1:$port/stats"; echo
+curl -s "http://127.0.0.1:$port/stats" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("\ndemo: the receiver accepted %d events in %d requests (at most %d per request), %d duplicates"
+      % (d["events_accepted"], d["requests"], d["max_events_per_request"], d["duplicates"]))' 2>/dev/null || true
