@@ -23,6 +23,9 @@
 
 #define SCAN_EVERY_MS 1000     /* look for new streams without a wake-up */
 #define EXPIRE_EVERY_MS 60000  /* age-out sweep of what is not in flight */
+#define SWEEP_SLICE 4096       /* events scanned per stream per slice */
+#define SWEEP_PAUSE_MS 20      /* between slices of one sweep */
+#define SWEEP_FIRST_MS 1000    /* first sweep after a start */
 #define RESP_KEEP 1024         /* bytes of a response body kept */
 #define URL_MAX 2048
 
@@ -52,6 +55,7 @@ struct sstream {
 	char url[URL_MAX];
 	int url_ok;
 	uint64_t read_seq;         /* last sequence handed to a batch */
+	uint64_t sweep_seq;        /* where the age-out sweep goes on */
 	struct sbatch *waiting;    /* FIFO of batches to send again */
 	unsigned inflight;
 	unsigned attempt;          /* consecutive transient failures */
@@ -78,6 +82,7 @@ struct shipper {
 	int stop_reading;
 	uint64_t rng;
 	int64_t next_scan, next_expire, next_auth;
+	unsigned auth_attempt;     /* failed token requests in a row */
 	int64_t wake_at;           /* earliest timer found by fill() */
 	struct spool_range *acks;
 	size_t nacks, acks_cap;
@@ -429,20 +434,28 @@ out:
 	return *err != 0 ? NULL : sb;
 }
 
-static void expire_sweep(struct shipper *sh)
+/* One slice of the age-out sweep over what is not in flight: a bounded
+ * scan per stream per turn, so a backlog of millions never stalls the
+ * loop (nor the first request after a start). */
+static void expire_sweep(struct shipper *sh, int64_t now)
 {
 	int64_t cut = cutoff_ms(sh);
+	int more = 0;
 
 	for (size_t i = 0; i < sh->nstreams; i++) {
 		struct sstream *st = sh->streams[i];
-		uint64_t moved = 0;
-		int rc = spool_expire(sh->s, st->id, st->read_seq, cut,
-				      &moved);
+		uint64_t moved = 0, last = 0;
+		uint64_t from = st->sweep_seq > st->read_seq ? st->sweep_seq
+							     : st->read_seq;
+		int rc = spool_expire(sh->s, st->id, from, cut, SWEEP_SLICE,
+				      &moved, &last);
 
 		if (rc != 0)
 			log_error(sh->log, "age-out sweep failed table=%s "
 				  "error=\"%s\"", st->name,
 				  spoolship_strerror(rc));
+		st->sweep_seq = rc == 0 ? last : 0;
+		more |= st->sweep_seq != 0;
 		if (moved > 0) {
 			sh->c.expired += moved;
 			log_warn(sh->log, "events expired in the backlog, moved "
@@ -450,6 +463,7 @@ static void expire_sweep(struct shipper *sh)
 				 st->name, (unsigned long long)moved);
 		}
 	}
+	sh->next_expire = now + (more ? SWEEP_PAUSE_MS : EXPIRE_EVERY_MS);
 }
 
 /* ---- choosing what to send -------------------------------------------------- */
@@ -591,14 +605,22 @@ static int fill(struct shipper *sh, int64_t now)
 
 		rc = sh->auth.prepare(sh->auth.arg, why, sizeof(why));
 		if (rc != 0) {
-			sh->next_auth = now + sh->o.backoff_max_ms;
+			int64_t d = rc == SHIP_AUTH_ALARM ?
+				sh->o.alarm_backoff_ms :
+				(int64_t)backoff_full_jitter(
+					sh->auth_attempt++, sh->o.backoff_min_ms,
+					sh->o.backoff_max_ms, rnd(sh));
+
+			sh->next_auth = now + d;
 			log_error(sh->log, "cannot get a credential, sending "
-				  "paused error=\"%s\" retry_ms=%lld", why,
-				  (long long)sh->o.backoff_max_ms);
+				  "paused error=\"%s\" alarm=%s retry_ms=%lld",
+				  why, rc == SHIP_AUTH_ALARM ? "yes" : "no",
+				  (long long)d);
 			set_error(sh, why);
-			sh->c.alarms++;
+			sh->c.alarms += rc == SHIP_AUTH_ALARM;
 			return 0;
 		}
+		sh->auth_attempt = 0;
 	}
 	for (size_t k = 0; k < sh->nstreams && rc == 0; k++) {
 		struct sstream *st = sh->streams[(sh->rr + k) % sh->nstreams];
@@ -870,10 +892,8 @@ int ship_step(struct shipper *sh, int64_t max_wait_ms)
 		rc = scan_streams(sh);
 		sh->next_scan = now + SCAN_EVERY_MS;
 	}
-	if (rc == 0 && now >= sh->next_expire && !sh->stop_reading) {
-		expire_sweep(sh);
-		sh->next_expire = now + EXPIRE_EVERY_MS;
-	}
+	if (rc == 0 && now >= sh->next_expire && !sh->stop_reading)
+		expire_sweep(sh, now);
 	sh->wake_at = now + max_wait_ms;
 	earliest(sh, sh->next_scan);
 	if (rc == 0)
@@ -1003,6 +1023,7 @@ int ship_new(spoolship_spool *s, const char *dir, const struct ship_opts *o,
 			sh->rng = 0x9E3779B97F4A7C15ULL;
 		close(fd);
 	}
+	sh->next_expire = clock_mono_ms() + SWEEP_FIRST_MS;
 	sh->multi = curl_multi_init();
 	sh->dir = strdup(dir);
 	if (sh->multi == NULL || sh->dir == NULL) {

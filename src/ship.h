@@ -15,12 +15,16 @@
 
 /* How the shipper authenticates, supplied by the daemon (auth.c behind
  * it), so this module never sees a secret's source. */
+#define SHIP_AUTH_RETRY 1
+#define SHIP_AUTH_ALARM 2
+
 struct ship_auth {
 	void *arg;
 	/* Makes sure a usable credential exists (may block for a token
-	 * request, bounded by its timeout).  Returns 0, or an error with a
-	 * message in why (the shipper then backs off and tries again).
-	 * NULL when nothing ever needs preparing. */
+	 * request, bounded by its timeout).  Returns 0, SHIP_AUTH_RETRY
+	 * (transient: back off and try again) or SHIP_AUTH_ALARM (the
+	 * credentials or the token URL are wrong: long backoff), with a
+	 * message in why.  NULL when nothing ever needs preparing. */
 	int (*prepare)(void *arg, char *why, size_t whylen);
 	/* Writes the Authorization header line ("Authorization: Bearer x")
 	 * into out, or "" for none; *gen gets the credential's generation,

@@ -50,7 +50,7 @@ static int fetch_token(struct ship_creds *c, char *why, size_t whylen)
 	CURL *e = curl_easy_init();
 	CURLcode res;
 	long status = 0;
-	int rc = -1;
+	int rc = SHIP_AUTH_RETRY;
 
 	if (e == NULL || b.p == NULL) {
 		snprintf(why, whylen, "out of memory");
@@ -74,13 +74,17 @@ static int fetch_token(struct ship_creds *c, char *why, size_t whylen)
 	res = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	answer_finish(&ans, res, status);
+	/* What to do about a failure is the table's token_action. */
+	rc = answer_classify(&ans)->token_action == ANSWER_RETRY ?
+		     SHIP_AUTH_RETRY : SHIP_AUTH_ALARM;
 	if (res != CURLE_OK) {
 		snprintf(why, whylen, "token request failed: %s",
 			 curl_easy_strerror(res));
 		goto out;
 	}
-	rc = auth_refresh_complete(c->auth, status, b.p, b.len,
-				   clock_mono_ms(), why, whylen);
+	if (auth_refresh_complete(c->auth, status, b.p, b.len,
+				  clock_mono_ms(), why, whylen) == 0)
+		rc = 0;
 	if (rc == 0) {
 		c->refreshes++;
 		register_secrets(c);

@@ -164,20 +164,27 @@ struct dead_info {
 int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
 		    size_t n, const struct dead_info *di, uint64_t *moved);
 
-/* Calls fn for each event of stream after sequence after_seq whose __time
- * is before cutoff_ms, up to max events (0 = no limit), oldest sequence
- * first.  fn returning non-zero stops the walk and becomes the result. */
+/* Scans at most max_scan events of stream after sequence after_seq
+ * (0 = to the end), oldest first, calling fn for each whose __time is
+ * before cutoff_ms; fn returning non-zero stops the walk and becomes the
+ * result.  *last (may be NULL) gets the last sequence scanned when the
+ * scan stopped at max_scan, or 0 when it reached the stream's end: pass it
+ * back as after_seq to go on. */
 typedef int spool_walk_fn(void *arg, uint64_t seq, const struct record *r);
 int spool_walk_older(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
-		     int64_t cutoff_ms, size_t max, spool_walk_fn *fn,
-		     void *arg);
+		     int64_t cutoff_ms, size_t max_scan, spool_walk_fn *fn,
+		     void *arg, uint64_t *last);
 
-/* Moves every event of stream after after_seq older than cutoff_ms to the
- * dead store as expired, in txns of at most 1024; *moved gets the count.
- * (The shipper passes the last sequence it handed out: events in flight
- * are aged out by the batch that carries them, never behind its back.) */
+/* Moves the events older than cutoff_ms among at most max_scan events
+ * of stream after after_seq (0 = to the end) to the dead store as
+ * expired, 1024 per txn; *moved gets the count, *last (may be NULL) as
+ * for spool_walk_older.  The shipper passes the last sequence it handed
+ * out as after_seq: events in flight are aged out by the batch that
+ * carries them, never behind its back; and it scans a bounded slice per
+ * turn, so a backlog of millions never stalls the loop. */
 int spool_expire(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
-		 int64_t cutoff_ms, uint64_t *moved);
+		 int64_t cutoff_ms, size_t max_scan, uint64_t *moved,
+		 uint64_t *last);
 
 /* ---- inspection ------------------------------------------------------- */
 

@@ -288,16 +288,25 @@ int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
 
 /* ---- age-out ------------------------------------------------------------ */
 
+/* The last sequence a bounded scan looked at: the one before the key
+ * that stopped it (seq), since sequences only grow within a stream. */
+static uint64_t after_seq_of_scan(uint64_t after_seq, uint64_t seq,
+				  size_t scanned)
+{
+	return scanned == 0 ? after_seq : seq - 1;
+}
+
 int spool_walk_older(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
-		     int64_t cutoff_ms, size_t max, spool_walk_fn *fn,
-		     void *arg)
+		     int64_t cutoff_ms, size_t max_scan, spool_walk_fn *fn,
+		     void *arg, uint64_t *last)
 {
 	unsigned char key[EVENT_KEY_LEN];
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, d;
-	size_t seen = 0;
-	int rc, res = 0;
+	size_t scanned = 0;
+	uint64_t seq = 0;
+	int rc, res = 0, end = 1;
 
 	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
 		return rc;
@@ -306,17 +315,20 @@ int spool_walk_older(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
 		return spool_err(rc);
 	}
 	rc = seek_after(c, stream, after_seq, key, &k, &d);
-	while (rc == 0 && (max == 0 || seen < max)) {
+	while (rc == 0) {
 		uint32_t sid;
-		uint64_t seq;
 		struct record r;
 
 		if (event_key_parse(k.mv_data, k.mv_size, &sid, &seq) != 0 ||
 		    sid != stream)
 			break;
+		if (max_scan != 0 && scanned == max_scan) {
+			end = 0; /* more to scan after the last one */
+			break;
+		}
+		scanned++;
 		if (record_decode(d.mv_data, d.mv_size, &r, NULL, 0) == 0 &&
 		    r.event_ms < cutoff_ms) {
-			seen++;
 			res = fn(arg, seq, &r);
 			if (res != 0)
 				break;
@@ -325,6 +337,8 @@ int spool_walk_older(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
 	}
 	mdb_cursor_close(c);
 	spool_txn_abort(s, txn);
+	if (last != NULL)
+		*last = end ? 0 : after_seq_of_scan(after_seq, seq, scanned);
 	if (res != 0)
 		return res;
 	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
@@ -347,23 +361,37 @@ static int collect_seq(void *arg, uint64_t seq, const struct record *r)
 }
 
 int spool_expire(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
-		 int64_t cutoff_ms, uint64_t *moved)
+		 int64_t cutoff_ms, size_t max_scan, uint64_t *moved,
+		 uint64_t *last)
 {
 	struct dead_info di = { DEAD_EXPIRED, 0, NULL, 0 };
 	struct seq_list l = { NULL, 0, 0 };
+	uint64_t from = after_seq, next = 0;
+	size_t left = max_scan;
 	int rc;
 
 	*moved = 0;
-	do {
+	for (;;) {
+		size_t chunk = left == 0 || left > 8192 ? 8192 : left;
 		uint64_t m = 0;
 
 		l.n = 0;
-		rc = spool_walk_older(s, stream, after_seq, cutoff_ms, 1024,
-				      collect_seq, &l);
-		if (rc == 0 && l.n > 0)
-			rc = spool_dead_move(s, stream, l.v, l.n, &di, &m);
-		*moved += m;
-	} while (rc == 0 && l.n == 1024);
+		rc = spool_walk_older(s, stream, from, cutoff_ms, chunk,
+				      collect_seq, &l, &next);
+		for (size_t i = 0; rc == 0 && i < l.n; i += 1024) {
+			size_t n = l.n - i < 1024 ? l.n - i : 1024;
+
+			rc = spool_dead_move(s, stream, l.v + i, n, &di, &m);
+			*moved += m;
+		}
+		if (rc != 0 || next == 0)
+			break;
+		from = next;
+		if (max_scan != 0 && (left -= chunk) == 0)
+			break;
+	}
 	free(l.v);
+	if (last != NULL)
+		*last = rc == 0 ? next : 0;
 	return rc;
 }

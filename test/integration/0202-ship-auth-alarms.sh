@@ -26,6 +26,28 @@ stop_run
 check "oauth: SIGTERM exits 0" test "$RUN_RC" -eq 0
 check "oauth: the secret is not in the log" bash -c "! grep -q '$SECRET' '$T/run.log'"
 check "oauth: refreshes logged" grep -q 'token refreshed' "$T/run.log"
+
+# A wrong client secret: the token endpoint refuses it: alarm, data kept.
+gen_events 1000 20 | "$SP" -s "$T/spool" append -t t 2>/dev/null
+write_config "$T/badsecret.ini" "[auth]" "mode = oauth" \
+	"token_url = http://127.0.0.1:$MOCK_PORT/oauth/token" \
+	"client_id = cid" "client_secret = not-the-secret"
+: > "$T/bad.log"
+"$SP" run -c "$T/badsecret.ini" 2>>"$T/bad.log" &
+RUN_PID=$!
+check "oauth: refused credentials are an alarm" wait_for 20 grep -q "cannot get a credential.*alarm=yes" "$T/bad.log"
+stop_run
+check "oauth: data kept when the token is refused" pending_is 20
+check "oauth: wrong secret not logged" bash -c "! grep -q 'not-the-secret' '$T/bad.log'"
+# The token endpoint unreachable: transient, retried with backoff.
+write_config "$T/down.ini" "[auth]" "mode = oauth" \
+	"token_url = http://127.0.0.1:1/oauth/token" \
+	"client_id = cid" "client_secret = $SECRET"
+"$SP" run -c "$T/down.ini" 2>>"$T/bad.log" &
+RUN_PID=$!
+check "oauth: unreachable token URL is retried" wait_for 20 grep -q 'cannot get a credential.*alarm=no' "$T/bad.log"
+stop_run
+
 stop_mock
 
 # API key: Basic base64("KEY:").

@@ -393,7 +393,7 @@ static void test_age_out(void **state)
 	struct spoolship_stats st;
 	struct spoolship_options o;
 	char old[128], t[VALIDATE_TIME_LEN + 1];
-	uint64_t moved;
+	uint64_t moved, last;
 	uint32_t id;
 	int n = 0;
 
@@ -414,19 +414,34 @@ static void test_age_out(void **state)
 	id = stream_id(f, "t");
 	assert_int_equal(spool_walk_older(f->s, id, 0,
 					  clock_wall_ms() - 3600000, 0,
-					  count_cb, &n), 0);
+					  count_cb, &n, &last), 0);
 	assert_int_equal(n, 3);
+	assert_int_equal(last, 0); /* reached the end */
+	/* A bounded scan: the first 6 events hold one old one. */
 	n = 0;
 	assert_int_equal(spool_walk_older(f->s, id, 0,
-					  clock_wall_ms() - 3600000, 2,
-					  count_cb, &n), 0);
+					  clock_wall_ms() - 3600000, 6,
+					  count_cb, &n, &last), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(last, 6);
+	n = 0;
+	assert_int_equal(spool_walk_older(f->s, id, last,
+					  clock_wall_ms() - 3600000, 6,
+					  count_cb, &n, &last), 0);
 	assert_int_equal(n, 2);
+	assert_int_equal(last, 12);
 	/* Events at or before after_seq (in flight) are left alone. */
 	assert_int_equal(spool_expire(f->s, id, 6, clock_wall_ms() - 3600000,
-				      &moved), 0);
+				      0, &moved, &last), 0);
 	assert_int_equal(moved, 2);
+	assert_int_equal(last, 0);
 	assert_int_equal(spool_expire(f->s, id, 0, clock_wall_ms() - 3600000,
-				      &moved), 0);
+				      3, &moved, &last), 0);
+	assert_int_equal(moved, 0); /* 1..3 are fresh */
+	assert_int_equal(last, 3);
+	assert_int_equal(spool_expire(f->s, id, last,
+				      clock_wall_ms() - 3600000, 0, &moved,
+				      &last), 0);
 	assert_int_equal(moved, 1);
 	get_stats(f, &st);
 	assert_int_equal(st.pending_events, 10);

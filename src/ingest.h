@@ -1,0 +1,54 @@
+/*
+ * ingest.h - the local Events-API endpoint inside `spoolship run`
+ * (DESIGN §5, docs/ingest.md): POST /v1/events/{table} into the spool.
+ * It never answers 200 before the events are durable per the sync mode.
+ */
+#ifndef SPOOLSHIP_INGEST_H
+#define SPOOLSHIP_INGEST_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "log.h"
+#include "spoolship.h"
+
+struct ingest;
+
+/* Figures since the start, for logs and tests.  Read by ingest_stats(). */
+struct ingest_stats {
+	uint64_t requests;        /* events requests answered */
+	uint64_t events_accepted; /* durable in the spool */
+	uint64_t events_rejected; /* lines refused by validation */
+	uint64_t commits;         /* group txns run */
+	uint64_t cut_off;         /* connections closed by the deadline */
+};
+
+/*
+ * Starts the endpoint described by c->ingest when [ingest] listen is set,
+ * appending to spool s and logging to lg; stores the handle in *out, or
+ * NULL when listen is empty (then nothing runs).  Everything needed from c
+ * is copied: c may be freed or swapped (SIGHUP) while the endpoint runs,
+ * and its [ingest] and [table] settings stay those of the start.  s and lg
+ * must outlive the handle.  Logs the address it listens on (with the port
+ * picked when the configured port is 0).  Returns 0, SPOOLSHIP_EINVAL for
+ * an address that cannot be used, -errno (EADDRINUSE, ...) or -ENOMEM;
+ * the reason is logged.
+ */
+int ingest_start(const struct config *c, spoolship_spool *s,
+		 struct logger *lg, struct ingest **out);
+
+/* The port it listens on (0 for NULL). */
+unsigned ingest_port(const struct ingest *ig);
+
+/* Copies the counters into *st (zeroes for NULL).  Thread-safe. */
+void ingest_stats(struct ingest *ig, struct ingest_stats *st);
+
+/*
+ * Stops accepting connections, commits and answers every request already
+ * validated, then closes every connection and frees ig.  A request that
+ * completes after that point is answered 503.  Must not race with other
+ * calls on ig.  NULL is a no-op.
+ */
+void ingest_stop(struct ingest *ig);
+
+#endif
