@@ -11,7 +11,7 @@ SAN ?=
 V ?= 0
 
 PKGS := lmdb libcjson zlib
-DAEMON_PKGS := libcurl inih libcrypto
+DAEMON_PKGS := libcurl inih libcrypto libmicrohttpd
 TOOL_PKGS := libmicrohttpd libcjson zlib
 # Recursive on purpose: evaluated after tools/deps.sh has run.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -34,7 +34,8 @@ LIB_SRC := errors.c clock.c record.c validate.c spool.c spool_append.c \
 	spool_read.c spool_inspect.c producer.c
 # The daemon's modules link libcurl, inih and libcrypto: never part of
 # the producer library.
-DAEMON_SRC := config.c log.c answer.c auth.c wake.c ship.c ship_auth.c
+DAEMON_SRC := config.c log.c answer.c auth.c wake.c ship.c ship_auth.c \
+	ingest.c
 CLI_SRC := cli.c cli_append.c cli_inspect.c cli_run.c $(DAEMON_SRC)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -45,6 +46,7 @@ TOOLS := $(BUILD)/append-example $(BUILD)/spool-tool $(BUILD)/bench-append
 ifneq ($(wildcard tools/mock-polaris.c),)
 TOOLS += $(BUILD)/mock-polaris
 endif
+TOOLS += $(BUILD)/load-ingest
 
 SOVER := 0
 all: $(BUILD)/libspoolship.a $(BUILD)/libspoolship.so $(BUILD)/spoolship \
@@ -57,7 +59,7 @@ deps-test:
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/spoolship.h | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 $(BUILD)/libspoolship.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -83,6 +85,11 @@ $(BUILD)/bench-append: tools/bench-append.c $(BUILD)/libspoolship.a
 $(BUILD)/mock-polaris: tools/mock-polaris.c | deps
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE $(LDFLAGS) -o $@ $< $(TOOL_LIBS) \
 		-lpthread
+
+# The ingest endpoint's load generator (libcurl multi, keep-alive).
+$(BUILD)/load-ingest: tools/load-ingest.c | deps
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(shell pkg-config --libs libcurl 2>/dev/null)
 
 $(BUILD)/test/%: test/unit/%.c $(BUILD)/libspoolship.a $(DAEMON_OBJ) \
 		| deps-test

@@ -47,6 +47,14 @@ extern "C" {
 
 #define SPOOLSHIP_VERSION_STRING "0.1.0"
 
+/* Marks the library's public functions; everything else in the shared
+ * library is hidden (it is built with -fvisibility=hidden). */
+#if defined(__GNUC__) || defined(__clang__)
+#define SPOOLSHIP_API __attribute__((visibility("default")))
+#else
+#define SPOOLSHIP_API
+#endif
+
 /* The spool's on-disk format version this library writes and reads. */
 #define SPOOLSHIP_FORMAT_VERSION 1
 
@@ -79,15 +87,15 @@ enum spoolship_err {
 
 /* Returns a static, human-readable message for any code a function of this
  * library returned: a library code, -errno, or 0.  Never NULL. */
-const char *spoolship_strerror(int err);
+SPOOLSHIP_API const char *spoolship_strerror(int err);
 
 /* True (1) when err is a per-event validation error (EJSON .. EUTF8): the
  * event is bad, the spool is fine, the next event may well succeed. */
-int spoolship_err_is_event(int err);
+SPOOLSHIP_API int spoolship_err_is_event(int err);
 
 /* Returns 1 when name is a valid stream (table) name: 1 to 255 bytes of
  * A-Z a-z 0-9 '.' '_' '-' (it is placed in a URL path), else 0. */
-int spoolship_table_name_ok(const char *name);
+SPOOLSHIP_API int spoolship_table_name_ok(const char *name);
 
 enum spoolship_sync {
 	SPOOLSHIP_SYNC_FULL = 0, /* fsync before an append returns (default) */
@@ -119,13 +127,13 @@ struct spoolship_options {
 };
 
 /* Fills *o with the defaults above.  Never fails. */
-void spoolship_options_init(struct spoolship_options *o);
+SPOOLSHIP_API void spoolship_options_init(struct spoolship_options *o);
 
 /* Sync mode and policy names as used in configs and on the command line
  * ("full", "batch", "none"; "reject", "drop_oldest", "block").  Return 0 and
  * store the value, or SPOOLSHIP_EINVAL for an unknown name. */
-int spoolship_sync_parse(const char *name, int *out);
-int spoolship_full_policy_parse(const char *name, int *out);
+SPOOLSHIP_API int spoolship_sync_parse(const char *name, int *out);
+SPOOLSHIP_API int spoolship_full_policy_parse(const char *name, int *out);
 
 typedef struct spoolship_spool spoolship_spool;
 
@@ -140,6 +148,7 @@ typedef struct spoolship_spool spoolship_spool;
  * SPOOLSHIP_EINVAL (bad options), -EACCES/-EROFS (not writable), other
  * -errno.  *out is left untouched on error.
  */
+SPOOLSHIP_API
 int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 			 spoolship_spool **out);
 
@@ -147,7 +156,7 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
  * frees the handle.  Must not be called while another thread uses it.
  * Returns 0, or the error of that last sync (the handle is freed anyway).
  * NULL is a no-op returning 0. */
-int spoolship_spool_close(spoolship_spool *s);
+SPOOLSHIP_API int spoolship_spool_close(spoolship_spool *s);
 
 /*
  * Validates one event and appends it to stream `table` (created on first
@@ -161,6 +170,7 @@ int spoolship_spool_close(spoolship_spool *s);
  * NULL), SPOOLSHIP_ESPOOL_FULL, or another error.  One commit per call: use
  * spoolship_append_many() or a producer for throughput.
  */
+SPOOLSHIP_API
 int spoolship_append(spoolship_spool *s, const char *table, const char *event,
 		     size_t len, char *errbuf, size_t errlen);
 
@@ -190,7 +200,7 @@ typedef void spoolship_reject_fn(void *arg, size_t index, int err,
  * ALL_OR_NOTHING, SPOOLSHIP_ESPOOL_FULL (nothing of this call appended), or
  * another error (nothing appended).
  */
-int spoolship_append_many(spoolship_spool *s, const char *table,
+SPOOLSHIP_API int spoolship_append_many(spoolship_spool *s, const char *table,
 			  const struct spoolship_event *ev, size_t n,
 			  unsigned flags, spoolship_reject_fn *on_reject,
 			  void *arg, size_t *accepted);
@@ -230,12 +240,13 @@ struct spoolship_stats {
 /* Reads a consistent snapshot of the spool's figures into *out.  The caller
  * owns out->streams and releases it with spoolship_stats_free().  Returns 0,
  * -ENOMEM, or an LMDB-derived error. */
+SPOOLSHIP_API
 int spoolship_spool_stats(spoolship_spool *s, struct spoolship_stats *out);
-void spoolship_stats_free(struct spoolship_stats *st);
+SPOOLSHIP_API void spoolship_stats_free(struct spoolship_stats *st);
 
 /* Forces everything committed so far to stable storage (useful in
  * SYNC_BATCH/NONE).  Returns 0 or an error. */
-int spoolship_spool_sync(spoolship_spool *s);
+SPOOLSHIP_API int spoolship_spool_sync(spoolship_spool *s);
 
 /* ---- buffered producer: group commit ---------------------------------- */
 
@@ -247,6 +258,7 @@ struct spoolship_producer_options {
 	unsigned linger_ms;    /* ... or this long after the first; 50 */
 };
 
+SPOOLSHIP_API
 void spoolship_producer_options_init(struct spoolship_producer_options *o);
 
 /*
@@ -258,7 +270,7 @@ void spoolship_producer_options_init(struct spoolship_producer_options *o);
  * owns *out; s must outlive it.  Errors: SPOOLSHIP_EINVAL, -ENOMEM, -errno
  * of pthread_create.
  */
-int spoolship_producer_new(spoolship_spool *s, const char *table,
+SPOOLSHIP_API int spoolship_producer_new(spoolship_spool *s, const char *table,
 			   const struct spoolship_producer_options *opts,
 			   spoolship_producer **out);
 
@@ -269,6 +281,7 @@ int spoolship_producer_new(spoolship_spool *s, const char *table,
  * were not appended; the error is reported once).  Thread-safe: several
  * threads may share one producer and so share its commits.
  */
+SPOOLSHIP_API
 int spoolship_producer_append(spoolship_producer *p, const char *event,
 			      size_t len, char *errbuf, size_t errlen);
 
@@ -278,12 +291,12 @@ int spoolship_producer_append(spoolship_producer *p, const char *event,
  * 0, or the commit's error (SPOOLSHIP_ESPOOL_FULL, ...), in which case the
  * events buffered up to the call are not in the spool.  Thread-safe.
  */
-int spoolship_producer_flush(spoolship_producer *p);
+SPOOLSHIP_API int spoolship_producer_flush(spoolship_producer *p);
 
 /* Flushes, stops the background thread and frees the producer.  Returns the
  * result of that flush.  Must not race with other calls on p.  NULL is a
  * no-op returning 0. */
-int spoolship_producer_close(spoolship_producer *p);
+SPOOLSHIP_API int spoolship_producer_close(spoolship_producer *p);
 
 #ifdef __cplusplus
 }

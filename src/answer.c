@@ -6,6 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "answer.h"
+#include "validate.h"
 
 #include <limits.h>
 #include <string.h>
@@ -823,37 +824,6 @@ uint64_t backoff_full_jitter(unsigned attempt, uint64_t min_ms,
 
 /* ---- body excerpt ------------------------------------------------------ */
 
-/* Length of the well-formed UTF-8 sequence at s[0..n), or 0.  The second
- * byte's range rules out overlongs, surrogates and > U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned lo = 0x80, hi = 0xBF;
-	size_t k, j;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		k = 2;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		k = 3;
-		lo = s[0] == 0xE0 ? 0xA0 : lo;
-		hi = s[0] == 0xED ? 0x9F : hi;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		k = 4;
-		lo = s[0] == 0xF0 ? 0x90 : lo;
-		hi = s[0] == 0xF4 ? 0x8F : hi;
-	} else {
-		return 0;
-	}
-	if (n < k || s[1] < lo || s[1] > hi)
-		return 0;
-	for (j = 2; j < k; j++) {
-		if (s[j] < 0x80 || s[j] > 0xBF)
-			return 0;
-	}
-	return k;
-}
-
 /*
  * What one unit of input becomes: *adv input bytes, written as out[0..ret).
  * Bidirectional overrides (U+202A..202E, U+2066..2069) become '?' too,
@@ -863,7 +833,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 static size_t unit(const unsigned char *s, size_t n, size_t *adv,
 		   unsigned char out[4])
 {
-	size_t k = utf8_seq(s, n);
+	size_t k = validate_utf8_seq(s, n);
 
 	*adv = k ? k : 1;
 	if (k == 0) {

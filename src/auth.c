@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "answer.h"
+#include "errf.h"
 #include "spoolship.h"
 
 /* Longest OAuth "error" / "error_description" quoted in a message. */
@@ -52,21 +53,6 @@ struct auth {
 
 static const char *const mode_names[] = { "none", "bearer", "oauth",
 					  "apikey" };
-
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 4, 5)))
-#endif
-static int fail(char *errbuf, size_t errlen, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 static int is_set(const char *s)
 {
@@ -164,24 +150,24 @@ static int check_token_url(const char *url, char *errbuf, size_t errlen)
 	int rc = 0;
 
 	if (u == NULL)
-		return fail(errbuf, errlen, -ENOMEM, "auth: out of memory");
+		return errf(errbuf, errlen, -ENOMEM, "auth: out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		rc = fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		rc = errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			  "auth: token_url is not a valid absolute URL");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
-		rc = fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		rc = errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			  "auth: token_url must not carry credentials "
 			  "(user:password@)");
 		goto out;
 	}
 	if (!ascii_ieq(scheme, "https") &&
 	    !(ascii_ieq(scheme, "http") && is_loopback(host))) {
-		rc = fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		rc = errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			  "auth: token_url must be https:// (http:// only "
 			  "to a loopback host)");
 		goto out;
@@ -264,16 +250,16 @@ static int new_bearer(struct auth *a, const struct auth_params *p,
 	const char *why;
 
 	if (!is_set(p->token))
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "auth: mode bearer needs a token");
 	why = token_problem(p->token, 0);
 	if (why != NULL)
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "auth: token %s", why);
 	a->static_token = dup_str(p->token);
 	a->header = prefixed("Bearer ", p->token, strlen(p->token));
 	if (a->static_token == NULL || a->header == NULL)
-		return fail(errbuf, errlen, -ENOMEM, "auth: out of memory");
+		return errf(errbuf, errlen, -ENOMEM, "auth: out of memory");
 	return 0;
 }
 
@@ -285,11 +271,11 @@ static int new_apikey(struct auth *a, const struct auth_params *p,
 	const char *why;
 
 	if (!is_set(p->api_key))
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "auth: mode apikey needs an api_key");
 	why = token_problem(p->api_key, 1);
 	if (why != NULL)
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "auth: api_key %s", why);
 	klen = strlen(p->api_key);
 	b64len = 4 * ((klen + 1 + 2) / 3);
@@ -298,7 +284,7 @@ static int new_apikey(struct auth *a, const struct auth_params *p,
 	a->header = calloc(1, strlen("Basic ") + b64len + 1);
 	if (in == NULL || a->api_key == NULL || a->header == NULL) {
 		free(in);
-		return fail(errbuf, errlen, -ENOMEM, "auth: out of memory");
+		return errf(errbuf, errlen, -ENOMEM, "auth: out of memory");
 	}
 	/* POLARIS.md: the key as user name, an empty password. */
 	memcpy(in, p->api_key, klen);
@@ -329,19 +315,19 @@ static int new_oauth(struct auth *a, const struct auth_params *p,
 	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
 		v = need[i].v;
 		if (!is_set(v))
-			return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+			return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 				    "auth: mode oauth needs a %s",
 				    need[i].name);
 		if (strlen(v) > AUTH_MAX_TOKEN_LEN)
-			return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+			return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 				    "auth: %s is longer than 16384 bytes",
 				    need[i].name);
 	}
 	if (is_set(p->scope) && strlen(p->scope) > AUTH_MAX_TOKEN_LEN)
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "auth: scope is longer than 16384 bytes");
 	if (p->refresh_margin_ms < 0)
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "auth: refresh_margin_ms must be >= 0");
 	rc = check_token_url(p->token_url, errbuf, errlen);
 	if (rc != 0)
@@ -351,7 +337,7 @@ static int new_oauth(struct auth *a, const struct auth_params *p,
 	a->client_secret = dup_str(p->client_secret);
 	if (a->token_url == NULL || a->client_secret == NULL ||
 	    build_form(a, p) != 0)
-		return fail(errbuf, errlen, -ENOMEM, "auth: out of memory");
+		return errf(errbuf, errlen, -ENOMEM, "auth: out of memory");
 	return 0;
 }
 
@@ -375,7 +361,7 @@ static int check_unused(const struct auth_params *p, int mode, char *errbuf,
 
 	for (i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
 		if (is_set(uses[i].v) && (int)uses[i].mode != mode)
-			return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+			return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 				    "auth: %s is set but mode is %s",
 				    uses[i].name, mode_names[mode]);
 	}
@@ -390,7 +376,7 @@ int auth_new(const struct auth_params *p, struct auth **out, char *errbuf,
 	size_t i;
 
 	if (p == NULL || out == NULL)
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "auth: no parameters");
 	if (!is_set(p->mode)) {
 		mode = AUTH_NONE;
@@ -402,7 +388,7 @@ int auth_new(const struct auth_params *p, struct auth **out, char *errbuf,
 	}
 	/* The mode is not quoted: a mistaken "${SECRET}" could sit there. */
 	if (mode < 0)
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "auth: unknown mode (expected none, bearer, "
 			    "oauth or apikey)");
 	rc = check_unused(p, mode, errbuf, errlen);
@@ -410,7 +396,7 @@ int auth_new(const struct auth_params *p, struct auth **out, char *errbuf,
 		return rc;
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
-		return fail(errbuf, errlen, -ENOMEM, "auth: out of memory");
+		return errf(errbuf, errlen, -ENOMEM, "auth: out of memory");
 	a->mode = (enum auth_mode)mode;
 	if (mode == AUTH_BEARER)
 		rc = new_bearer(a, p, errbuf, errlen);
@@ -722,7 +708,7 @@ int auth_refresh_complete(struct auth *a, long status, const char *body,
 	int rc = SPOOLSHIP_EINVAL;
 
 	if (a == NULL || a->mode != AUTH_OAUTH)
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "auth: not in oauth mode");
 	/* The lifetime counts from when the request left, not from when
 	 * the answer came: the token was minted in between. */
@@ -776,7 +762,7 @@ out:
 		wipe_tree(root);
 	if (rc != 0) {
 		auth_mask(a, msg);
-		fail(errbuf, errlen, rc, "%s", msg);
+		errf(errbuf, errlen, rc, "%s", msg);
 	}
 	return rc;
 }

@@ -2,7 +2,11 @@
  * errors.c - one place that names every error the library returns, and the
  * option-name parsers shared by the CLI and the config loader.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "errf.h"
 
 #include "spoolship.h"
 
@@ -64,4 +68,16 @@ int spoolship_full_policy_parse(const char *name, int *out)
 					     "block" };
 
 	return parse_name(name, names, 3, out);
+}
+
+int errf(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errbuf != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "errf.h"
 #include "spoolship.h"
 
 void put_be32(unsigned char *p, uint32_t v)
@@ -92,13 +93,6 @@ void record_encode(unsigned char *out, int64_t event_ms, int64_t append_ms,
 	put_be32(out + 4, crc_of(out, RECORD_HDR_LEN + len));
 }
 
-static int fail(char *why, size_t whylen, int err, const char *msg)
-{
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", msg);
-	return err;
-}
-
 /* Checks what both kinds share; fills r except data. */
 static int hdr_decode(const unsigned char *p, size_t vlen, unsigned want_hdr,
 		      struct record *r, char *why, size_t whylen)
@@ -106,20 +100,20 @@ static int hdr_decode(const unsigned char *p, size_t vlen, unsigned want_hdr,
 	unsigned hdrlen;
 
 	if (vlen < 8)
-		return fail(why, whylen, SPOOLSHIP_ECORRUPT, "record too short");
+		return errf(why, whylen, SPOOLSHIP_ECORRUPT, "record too short");
 	if (p[0] == 0)
-		return fail(why, whylen, SPOOLSHIP_ECORRUPT, "bad version 0");
+		return errf(why, whylen, SPOOLSHIP_ECORRUPT, "bad version 0");
 	if (p[0] > RECORD_VERSION)
-		return fail(why, whylen, SPOOLSHIP_EVERSION,
+		return errf(why, whylen, SPOOLSHIP_EVERSION,
 			    "record of a newer format version");
 	hdrlen = (unsigned)p[2] << 8 | p[3];
 	if (hdrlen != want_hdr || vlen < hdrlen)
-		return fail(why, whylen, SPOOLSHIP_ECORRUPT,
+		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "bad header length");
 	if (get_be32(p + 4) != crc_of(p, vlen))
-		return fail(why, whylen, SPOOLSHIP_ECORRUPT, "CRC mismatch");
+		return errf(why, whylen, SPOOLSHIP_ECORRUPT, "CRC mismatch");
 	if ((p[1] & ~RECORD_F_KNOWN) != 0)
-		return fail(why, whylen, SPOOLSHIP_ECORRUPT,
+		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "record flags this build cannot decode");
 	r->version = p[0];
 	r->flags = p[1];
@@ -138,7 +132,7 @@ int record_decode(const void *v, size_t vlen, struct record *r, char *why,
 	if (rc != 0)
 		return rc;
 	if (r->len != vlen - RECORD_HDR_LEN || r->len == 0)
-		return fail(why, whylen, SPOOLSHIP_ECORRUPT,
+		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "payload length does not match");
 	r->data = (const char *)p + RECORD_HDR_LEN;
 	return 0;
@@ -183,10 +177,10 @@ int dead_record_decode(const void *v, size_t vlen, struct dead_record *d,
 	d->reason = p[50];
 	d->excerpt_len = get_be32(p + 52);
 	if (d->reason == 0 || d->reason > DEAD_REASON_MAX)
-		return fail(why, whylen, SPOOLSHIP_ECORRUPT, "bad dead reason");
+		return errf(why, whylen, SPOOLSHIP_ECORRUPT, "bad dead reason");
 	if (d->excerpt_len > vlen - DEAD_HDR_LEN ||
 	    d->r.len != vlen - DEAD_HDR_LEN - d->excerpt_len)
-		return fail(why, whylen, SPOOLSHIP_ECORRUPT,
+		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "payload length does not match");
 	d->excerpt = (const char *)p + DEAD_HDR_LEN;
 	d->r.data = d->excerpt + d->excerpt_len;

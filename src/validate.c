@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "errf.h"
 #include "spoolship.h"
 
 #define MS_PER_SEC  INT64_C(1000)
@@ -43,30 +44,19 @@ struct mini {
 	const char *why;
 };
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 4, 5)))
-#endif
-static int fail(char *errbuf, size_t errlen, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 /* ---- UTF-8 ------------------------------------------------------------ */
 
-/* Length of the well-formed sequence at s[0..n), or 0.  The second byte's
- * range is what rules out overlongs, surrogates and > U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+/* The second byte's range is what rules out overlongs, surrogates and
+ * > U+10FFFF. */
+size_t validate_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned lo = 0x80, hi = 0xBF;
 	size_t k, j;
 
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
 	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
 		k = 2;
 	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
@@ -125,7 +115,7 @@ static size_t utf8_bad(const unsigned char *s, size_t len)
 			i++;
 			continue;
 		}
-		k = utf8_seq(s + i, len - i);
+		k = validate_utf8_seq(s + i, len - i);
 		if (k == 0)
 			return i;
 		i += k;
@@ -588,10 +578,10 @@ static int check_args(const char *in, size_t len,
 {
 	if ((in == NULL && len > 0) || o == NULL || out == NULL ||
 	    outlen == NULL || event_ms == NULL)
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "validate_event: NULL argument");
 	if (len > SIZE_MAX - VALIDATE_SLACK || outcap < len + VALIDATE_SLACK)
-		return fail(errbuf, errlen, SPOOLSHIP_EINVAL,
+		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "output buffer of %zu bytes too small for a "
 			    "%zu-byte event", outcap, len);
 	return 0;
@@ -607,16 +597,16 @@ static int parse(const char *in, size_t len, cJSON **root, char *errbuf,
 	*root = cJSON_ParseWithLengthOpts(in, len, &end, 0);
 	if (*root == NULL) {
 		at = end != NULL ? (size_t)(end - in) : 0;
-		return fail(errbuf, errlen, SPOOLSHIP_EJSON,
+		return errf(errbuf, errlen, SPOOLSHIP_EJSON,
 			    "not valid JSON near byte %zu", at);
 	}
 	at = skip_ws(in, (size_t)(end - in), len);
 	if (at != len)
-		return fail(errbuf, errlen, SPOOLSHIP_EJSON,
+		return errf(errbuf, errlen, SPOOLSHIP_EJSON,
 			    "unexpected data after the JSON value at byte %zu",
 			    at);
 	if (!cJSON_IsObject(*root))
-		return fail(errbuf, errlen, SPOOLSHIP_ENOTOBJECT,
+		return errf(errbuf, errlen, SPOOLSHIP_ENOTOBJECT,
 			    "event is %s, not an object", type_name(*root));
 	return 0;
 }
@@ -642,15 +632,15 @@ static int find_time(const cJSON *root, const struct mini *m, char *errbuf,
 	if (n == 0)
 		return SPOOLSHIP_ENOTIME;
 	if (n > 1)
-		return fail(errbuf, errlen, SPOOLSHIP_EBADTIME,
+		return errf(errbuf, errlen, SPOOLSHIP_EBADTIME,
 			    "duplicate __time key");
 	if (m->nkeys == 0)
 		/* rewriting an escaped key in place is not worth the code */
-		return fail(errbuf, errlen, SPOOLSHIP_EBADTIME,
+		return errf(errbuf, errlen, SPOOLSHIP_EBADTIME,
 			    "__time key is written with escapes; "
 			    "write it as plain \"__time\"");
 	if (!cJSON_IsString(first) || !m->has_value)
-		return fail(errbuf, errlen, SPOOLSHIP_EBADTIME,
+		return errf(errbuf, errlen, SPOOLSHIP_EBADTIME,
 			    "__time must be an ISO-8601 string");
 	return 0;
 }
@@ -689,7 +679,7 @@ static int normalise_time(struct mini *m, int64_t *ms, char *errbuf,
 
 	if (validate_time_parse(v, vlen, ms) != 0) {
 		q = quote_len(v, vlen);
-		return fail(errbuf, errlen, SPOOLSHIP_EBADTIME,
+		return errf(errbuf, errlen, SPOOLSHIP_EBADTIME,
 			    "__time '%.*s%s' is not an ISO-8601 time", q, v,
 			    (size_t)q < vlen ? "..." : "");
 	}
@@ -731,7 +721,7 @@ static int take_time(const cJSON *root, struct mini *m,
 	if (err != SPOOLSHIP_ENOTIME)
 		return err;
 	if (!o->fill_time)
-		return fail(errbuf, errlen, SPOOLSHIP_ENOTIME,
+		return errf(errbuf, errlen, SPOOLSHIP_ENOTIME,
 			    "missing __time");
 	fill_time(m, o->now_ms);
 	*ms = o->now_ms;
@@ -768,12 +758,12 @@ static int check_limits(const struct mini *m, int64_t ms,
 	    ms < o->now_ms - o->max_age_ms) {
 		validate_time_format(ms, when);
 		format_window(o->max_age_ms, window, sizeof(window));
-		return fail(errbuf, errlen, SPOOLSHIP_ETOOOLD,
+		return errf(errbuf, errlen, SPOOLSHIP_ETOOOLD,
 			    "__time %s is older than the %s window", when,
 			    window);
 	}
 	if (m->len > limit)
-		return fail(errbuf, errlen, SPOOLSHIP_ETOOBIG,
+		return errf(errbuf, errlen, SPOOLSHIP_ETOOBIG,
 			    "event is %zu bytes after minification, over the "
 			    "%zu-byte limit", m->len, limit);
 	return 0;
@@ -785,13 +775,13 @@ static int check_text(const char *in, size_t len, char *errbuf,
 	size_t bad;
 
 	if (skip_ws(in, 0, len) == len)
-		return fail(errbuf, errlen, SPOOLSHIP_EJSON, "empty event");
+		return errf(errbuf, errlen, SPOOLSHIP_EJSON, "empty event");
 	bad = utf8_bad((const unsigned char *)in, len);
 	if (bad < len && in[bad] == '\0')
-		return fail(errbuf, errlen, SPOOLSHIP_EUTF8,
+		return errf(errbuf, errlen, SPOOLSHIP_EUTF8,
 			    "NUL byte at byte %zu", bad);
 	if (bad < len)
-		return fail(errbuf, errlen, SPOOLSHIP_EUTF8,
+		return errf(errbuf, errlen, SPOOLSHIP_EUTF8,
 			    "invalid UTF-8 at byte %zu", bad);
 	return 0;
 }
@@ -814,7 +804,7 @@ int validate_event(const char *in, size_t len, const struct validate_opts *o,
 	if (err != 0)
 		goto out;
 	if (minify(in, len, &m) != 0) {
-		err = fail(errbuf, errlen, SPOOLSHIP_EJSON,
+		err = errf(errbuf, errlen, SPOOLSHIP_EJSON,
 			   "not valid JSON: %s at byte %zu", m.why, m.bad);
 		goto out;
 	}

@@ -54,6 +54,10 @@ int validate_time_parse(const char *s, size_t len, int64_t *ms);
 /* Formats ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" plus a NUL into out. */
 void validate_time_format(int64_t ms, char out[VALIDATE_TIME_LEN + 1]);
 
+/* Length of the well-formed UTF-8 sequence at s[0..n) (1 for ASCII,
+ * NUL included), or 0 when it is malformed or cut short. */
+size_t validate_utf8_seq(const unsigned char *s, size_t n);
+
 /* Returns 1 when s[0..len) is well-formed UTF-8 without NUL bytes (no
  * overlongs, no surrogates, nothing above U+10FFFF), else 0. */
 int validate_utf8(const char *s, size_t len);
