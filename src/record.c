@@ -138,6 +138,17 @@ int record_decode(const void *v, size_t vlen, struct record *r, char *why,
 	return 0;
 }
 
+int record_peek_time(const void *v, size_t vlen, int64_t *event_ms)
+{
+	const unsigned char *p = v;
+
+	if (vlen < RECORD_HDR_LEN || p[0] == 0 || p[0] > RECORD_VERSION ||
+	    ((unsigned)p[2] << 8 | p[3]) != RECORD_HDR_LEN)
+		return SPOOLSHIP_ECORRUPT;
+	*event_ms = (int64_t)get_be64(p + 8);
+	return 0;
+}
+
 size_t dead_record_size(size_t len, size_t excerpt_len)
 {
 	return DEAD_HDR_LEN + excerpt_len + len;

@@ -69,6 +69,11 @@ void record_encode(unsigned char *out, int64_t event_ms, int64_t append_ms,
 int record_decode(const void *v, size_t vlen, struct record *r,
 		  char *why, size_t whylen);
 
+/* Reads a pending record's event time after checking only its version
+ * and header length (no CRC): for scans that decode the few records they
+ * select with record_decode().  Returns 0 or SPOOLSHIP_ECORRUPT. */
+int record_peek_time(const void *v, size_t vlen, int64_t *event_ms);
+
 size_t dead_record_size(size_t len, size_t excerpt_len);
 void dead_record_encode(unsigned char *out, const struct dead_record *d);
 int dead_record_decode(const void *v, size_t vlen, struct dead_record *d,

@@ -24,10 +24,11 @@
 #define SCAN_EVERY_MS 1000     /* look for new streams without a wake-up */
 #define EXPIRE_EVERY_MS 60000  /* age-out sweep of what is not in flight */
 #define SWEEP_SLICE 4096       /* events scanned per stream per slice */
-#define SWEEP_PAUSE_MS 20      /* between slices of one sweep */
+#define SWEEP_PAUSE_MS 100     /* between slices of one sweep */
 #define SWEEP_FIRST_MS 1000    /* first sweep after a start */
 #define RESP_KEEP 1024         /* bytes of a response body kept */
 #define URL_MAX 2048
+#define RELEASE_EVERY (1u << 20) /* bytes read between page releases */
 
 struct sstream;
 
@@ -83,6 +84,7 @@ struct shipper {
 	uint64_t rng;
 	int64_t next_scan, next_expire, next_auth;
 	unsigned auth_attempt;     /* failed token requests in a row */
+	size_t read_bytes;         /* since the last spool_release_pages */
 	int64_t wake_at;           /* earliest timer found by fill() */
 	struct spool_range *acks;
 	size_t nacks, acks_cap;
@@ -533,6 +535,12 @@ static struct sbatch *next_new(struct shipper *sh, struct sstream *st,
 	sb->b = *t; /* take the buffers; tmp gets new ones next time */
 	memset(t, 0, sizeof(*t));
 	st->read_seq = last_seq(sb);
+	/* Keep RSS independent of the backlog: see spool_release_pages. */
+	sh->read_bytes += sb->b.body_len;
+	if (sh->read_bytes >= RELEASE_EVERY) {
+		spool_release_pages(sh->s);
+		sh->read_bytes = 0;
+	}
 	return sb;
 }
 

@@ -3,6 +3,7 @@
  * and its stream table.  Every txn of the process goes through
  * spool_txn_begin/commit so that a map resize never races an open txn.
  */
+#define _DEFAULT_SOURCE /* madvise, realpath */
 #define _POSIX_C_SOURCE 200809L
 #include "spool.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -200,6 +202,47 @@ int spool_write(spoolship_spool *s, int for_delete, spool_txn_fn *fn,
 		if (rc != 0)
 			return rc;
 	}
+}
+
+/* Finds this process's mapping of the data file in /proc/self/maps
+ * (LMDB does not tell its address unless MDB_FIXEDMAP is used). */
+static int find_map(const char *path, uintptr_t *lo, uintptr_t *hi)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[4096 + 256];
+	size_t plen = strlen(path);
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		size_t n = strcspn(line, "\n");
+		unsigned long a, b;
+
+		line[n] = '\0';
+		if (n < plen || strcmp(line + n - plen, path) != 0 ||
+		    sscanf(line, "%lx-%lx", &a, &b) != 2)
+			continue;
+		*lo = a;
+		*hi = b;
+		found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+void spool_release_pages(spoolship_spool *s)
+{
+	char path[4096 + 16];
+	uintptr_t lo, hi;
+
+	if (s->realdir == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/data.mdb", s->realdir);
+	pthread_rwlock_rdlock(&s->maplock); /* no remap meanwhile */
+	if (find_map(path, &lo, &hi))
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	pthread_rwlock_unlock(&s->maplock);
 }
 
 /* ---- the SYNC_BATCH syncer ------------------------------------------- */
@@ -551,6 +594,7 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 		goto err;
 	}
 	s->dir = strdup(dir);
+	s->realdir = NULL;
 	if (s->dir == NULL) {
 		rc = -ENOMEM;
 		goto err;
@@ -558,6 +602,7 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 	if ((rc = make_dir(dir, s->o.readonly)) != 0 ||
 	    (rc = env_open(s, dir)) != 0 || (rc = open_dbs(s)) != 0)
 		goto err;
+	s->realdir = realpath(dir, NULL); /* NULL only disables a release */
 	if (s->o.sync == SPOOLSHIP_SYNC_BATCH && !s->o.readonly) {
 		rc = -pthread_create(&s->syncer, NULL, syncer_main, s);
 		if (rc != 0)
@@ -573,6 +618,7 @@ err:
 	pthread_mutex_destroy(&s->mu);
 	pthread_rwlock_destroy(&s->maplock);
 	free(s->dir);
+	free(s->realdir);
 	free(s);
 	return rc;
 }
@@ -627,6 +673,7 @@ int spoolship_spool_close(spoolship_spool *s)
 	pthread_mutex_destroy(&s->mu);
 	pthread_rwlock_destroy(&s->maplock);
 	free(s->dir);
+	free(s->realdir);
 	free(s);
 	return rc != 0 ? rc : rc2;
 }

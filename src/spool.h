@@ -19,6 +19,7 @@ struct spoolship_spool {
 	MDB_dbi events, streams, meta, dead;
 	struct spoolship_options o;
 	char *dir;
+	char *realdir;               /* dir resolved, to find the map */
 	/* Held shared by every txn of this process, exclusively to resize
 	 * the map (LMDB forbids a resize while a txn is open). */
 	pthread_rwlock_t maplock;
@@ -66,6 +67,12 @@ uint64_t spool_reserve(const spoolship_spool *s);
 typedef int spool_txn_fn(spoolship_spool *s, MDB_txn *txn, void *arg);
 int spool_write(spoolship_spool *s, int for_delete, spool_txn_fn *fn,
 		void *arg);
+/* Drops this process's mapping of the data file's pages (they stay in
+ * the page cache): a reader that walks a large backlog through the map
+ * would otherwise keep every page it touched resident, so its RSS would
+ * grow with the backlog.  Safe at any time; a later read faults the page
+ * back in. */
+void spool_release_pages(spoolship_spool *s);
 /* Note a commit for the SYNC_BATCH syncer. */
 void spool_note_commit(spoolship_spool *s);
 
