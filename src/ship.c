@@ -384,7 +384,8 @@ static int64_t cutoff_ms(const struct shipper *sh)
 /*
  * Moves the records of sb that would arrive too late to the dead store
  * and returns a batch of the rest (sb itself when none was too old, NULL
- * when none is left; sb is freed when replaced).
+ * when none is left; sb is freed when replaced).  On an error sb is
+ * returned untouched, *err set, for the caller to try again later.
  */
 static struct sbatch *age_out(struct shipper *sh, struct sbatch *sb,
 			      int *err)
@@ -433,7 +434,7 @@ static struct sbatch *age_out(struct shipper *sh, struct sbatch *sb,
 out:
 	free(old);
 	free(keep);
-	return *err != 0 ? NULL : sb;
+	return sb;
 }
 
 /* One slice of the age-out sweep over what is not in flight: a bounded
@@ -581,8 +582,11 @@ static int fill_stream(struct shipper *sh, struct sstream *st, int64_t now)
 		if (sb == NULL)
 			break;
 		sb = age_out(sh, sb, &err);
-		if (err != 0)
+		if (err != 0) {
+			sb->not_before = now + sh->o.backoff_max_ms;
+			queue_front(st, sb);
 			break;
+		}
 		if (sb == NULL)
 			continue; /* all of it expired */
 		err = start(sh, sb);
@@ -695,7 +699,7 @@ static int flush_acks(struct shipper *sh)
 	return 0;
 }
 
-static void to_dead(struct shipper *sh, struct sbatch *sb, unsigned reason)
+static int to_dead(struct shipper *sh, struct sbatch *sb, unsigned reason)
 {
 	char ex[ANSWER_EXCERPT_MAX], q[ANSWER_EXCERPT_MAX * 4 + 8];
 	size_t exlen = answer_excerpt(sb->resp, sb->resp_len, ex, sizeof(ex));
@@ -706,11 +710,11 @@ static void to_dead(struct shipper *sh, struct sbatch *sb, unsigned reason)
 
 	log_quote(ex, q, sizeof(q));
 	if (rc != 0) {
-		/* Still pending: it comes round again. */
 		log_error(sh->log, "moving a refused event to the dead store "
-			  "failed table=%s seq=%llu error=\"%s\"", sb->st->name,
+			  "failed, will try again table=%s seq=%llu "
+			  "error=\"%s\"", sb->st->name,
 			  (unsigned long long)seq, spoolship_strerror(rc));
-		return;
+		return rc;
 	}
 	if (reason == DEAD_TOOBIG)
 		sh->c.dead_too_big += moved;
@@ -720,6 +724,14 @@ static void to_dead(struct shipper *sh, struct sbatch *sb, unsigned reason)
 		 "table=%s seq=%llu status=%d reason=%s body=%s", sb->st->name,
 		 (unsigned long long)seq, sb->ans.http_status,
 		 dead_reason_name(reason), q);
+	return 0;
+}
+
+static void retry_later(struct sbatch *sb, int64_t delay)
+{
+	sb->attempt++;
+	sb->not_before = clock_mono_ms() + delay;
+	queue_front(sb->st, sb);
 }
 
 /* Splits sb in two halves queued first; a single event goes dead. */
@@ -729,8 +741,12 @@ static void split(struct shipper *sh, struct sbatch *sb, unsigned reason)
 	size_t half = sb->b.n / 2;
 
 	if (sb->b.n == 1) {
-		to_dead(sh, sb, reason);
-		batch_free(sb);
+		if (to_dead(sh, sb, reason) == 0) {
+			batch_free(sb);
+			return;
+		}
+		/* Still pending: keep it in hand and try again later. */
+		retry_later(sb, sh->o.backoff_max_ms);
 		return;
 	}
 	a = batch_range(sb->st, &sb->b, 0, half);
@@ -751,12 +767,6 @@ static void split(struct shipper *sh, struct sbatch *sb, unsigned reason)
 	batch_free(sb);
 }
 
-static void retry_later(struct sbatch *sb, int64_t delay)
-{
-	sb->attempt++;
-	sb->not_before = clock_mono_ms() + delay;
-	queue_front(sb->st, sb);
-}
 
 static void note_error(struct shipper *sh, const struct sbatch *sb,
 		       const struct answer_rule *r)
