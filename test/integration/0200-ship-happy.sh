@@ -40,6 +40,16 @@ check "big events all accepted, none refused" mock_stat_eq events_accepted 40
 check "no body over 1,000,000 bytes" test "$(mock_stat max_body_bytes_seen)" -le 1000000
 check "no 413" mock_stat_eq by_status.413 0
 
+# JSON logs: every line an object with ts, level and msg.
+gen_events 20000 10 | "$SP" -s "$T/spool" append -t wiki 2>/dev/null
+write_config "$T/json.ini" "[log]" "format = json"
+timeout 60 "$SP" run -c "$T/json.ini" --until-empty 2>"$T/json.log"
+check "json log lines parse" python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert lines and all({"ts", "level", "msg"} <= set(l) for l in lines)
+' "$T/json.log"
+
 # A bad config exits 2 naming the line.
 printf '[ship]\nurl = http://127.0.0.1:1/v1/events/{table}\nmax_events = lots\n' > "$T/bad.ini"
 expect_exit "bad config exits 2" 2 "$SP" run -c "$T/bad.ini" --check-config 2>"$T/err"

@@ -87,4 +87,18 @@ run_until_empty "$T/c.ini" "429"
 check "429: all delivered" ids_complete 1 600
 check "429: answered 429" mock_stat_ge by_status.429 1
 check "429: pause logged with its length" grep -q 'rate limited, pausing all sending.*status=429 pause_ms=1000' "$T/run.log"
+
+# The client-side limit: 300 requests a minute is 5 a second (a burst of
+# one second's worth first), so 20 requests cannot take less than 3 s.
+reset_all
+start_mock --rpm 0
+gen_events 1 1200 > "$T/in"
+"$SP" -s "$T/spool" append -t t "$T/in" 2>/dev/null
+write_config "$T/rpm.ini" "requests_per_minute = 300"
+t0=$(date +%s%N)
+run_until_empty "$T/rpm.ini" "rpm"
+t1=$(date +%s%N)
+check "rpm: all delivered" ids_complete 1 1200
+check "rpm: 20 requests" mock_stat_eq requests 20
+check "rpm: no faster than the limit allows" test $(( (t1 - t0) / 1000000 )) -ge 2800
 finish
