@@ -5,6 +5,13 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# The service's files: the config in /etc whatever PREFIX is; the unit
+# where systemd looks for it (it searches /usr/local/lib/systemd/system and
+# /usr/lib/systemd/system; for another PREFIX pass
+# SYSTEMDUNITDIR=/etc/systemd/system).  See docs/operations.md.
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 BUILD ?= build
 SAN ?=
@@ -31,12 +38,13 @@ ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -fPIC -pthread -Iinclude -Isrc \
 LIBS = $(PKG_LIBS) -pthread
 
 LIB_SRC := errors.c clock.c record.c validate.c spool.c spool_append.c \
-	spool_read.c spool_inspect.c producer.c
-# The daemon's modules link libcurl, inih and libcrypto: never part of
-# the producer library.
+	spool_read.c spool_inspect.c spool_dead.c spool_compact.c producer.c
+# The daemon's modules link libcurl, inih, libcrypto and libmicrohttpd:
+# never part of the producer library.
 DAEMON_SRC := config.c log.c answer.c auth.c wake.c ship.c ship_auth.c \
-	ingest.c
-CLI_SRC := cli.c cli_append.c cli_inspect.c cli_run.c $(DAEMON_SRC)
+	ingest.c notify.c pidfile.c metrics.c
+CLI_SRC := cli.c cli_append.c cli_inspect.c cli_watch.c cli_run.c \
+	cli_dead.c $(DAEMON_SRC)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -60,6 +68,15 @@ deps-test:
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/spoolship.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+# The status page (tools/status.html) as a C string literal for metrics.c:
+# backslash, quote and '?' (trigraphs) escaped, one literal per line.
+$(BUILD)/gen/status_page.h: tools/status.html
+	@mkdir -p $(dir $@)
+	sed -e 's/[\\"?]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp
+	mv $@.tmp $@
+$(BUILD)/obj/metrics.o: $(BUILD)/gen/status_page.h
+$(BUILD)/obj/metrics.o: ALL_CFLAGS += -I$(BUILD)/gen
 
 $(BUILD)/libspoolship.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -89,7 +106,7 @@ $(BUILD)/mock-polaris: tools/mock-polaris.c | deps
 # The ingest endpoint's load generator (libcurl multi, keep-alive).
 $(BUILD)/load-ingest: tools/load-ingest.c | deps
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
-		$(shell pkg-config --libs libcurl 2>/dev/null)
+		$(shell pkg-config --libs libcurl zlib 2>/dev/null)
 
 $(BUILD)/test/%: test/unit/%.c $(BUILD)/libspoolship.a $(DAEMON_OBJ) \
 		| deps-test
@@ -103,7 +120,7 @@ unit: $(UNIT_BIN)
 # Everything built again with sanitizers in build/asan, then run.
 check: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
-	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory lint man-lint
 	@if command -v clang >/dev/null; then \
 		$(MAKE) --no-print-directory -s BUILD=build/clang CC=clang all; \
 	else echo "check: clang not installed, gcc build only"; fi
@@ -114,6 +131,11 @@ lint:
 	@if grep -nE '\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|gets|localtime|gmtime|asctime|ctime)[[:space:]]*\(' \
 		src/*.c src/*.h include/*.h; then \
 		echo "lint: banned function (STYLE.md rule 9)"; exit 1; fi
+
+# Man pages: mandoc's checker; a warning or worse fails (style notes, such
+# as a page not installed yet, do not).
+man-lint:
+	@mandoc -Tlint -Wwarning docs/man/spoolship.1 docs/man/spoolship.ini.5
 
 # ---- benchmark, demo, install -------------------------------------------------
 bench: all
@@ -136,8 +158,20 @@ install: $(BUILD)/libspoolship.a $(BUILD)/libspoolship.so $(BUILD)/spoolship
 	sed -e 's|@PREFIX@|$(PREFIX)|g' \
 		-e 's|@VERSION@|$(shell sed -n 's/.*VERSION_STRING "\(.*\)"/\1/p' include/spoolship.h)|g' \
 		tools/spoolship.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/spoolship.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/spoolship
+	install -m 0644 docs/man/spoolship.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/man/spoolship.ini.5 $(DESTDIR)$(MANDIR)/man5/
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		tools/spoolship.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/spoolship.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/spoolship.service
+	@# The example only: a real spoolship.ini is never written.
+	install -m 0644 config.example.ini \
+		$(DESTDIR)$(SYSCONFDIR)/spoolship/spoolship.ini.example
 
 clean:
 	rm -rf build
 
-.PHONY: all deps deps-test check unit lint bench demo install clean
+.PHONY: all deps deps-test check unit lint man-lint bench demo install \
+	clean

@@ -235,6 +235,10 @@ struct spoolship_stats {
 	unsigned format_version;
 	size_t nstreams;
 	struct spoolship_stream_stats *streams; /* nstreams entries, by name */
+	/* The dead store's ways out (`spoolship dead requeue|purge`);
+	 * dead_events = dead_total - requeued_total - purged_total. */
+	uint64_t requeued_total;   /* moved back to their streams */
+	uint64_t purged_total;     /* deleted from the dead store */
 };
 
 /* Reads a consistent snapshot of the spool's figures into *out.  The caller

@@ -23,9 +23,18 @@ static void usage(FILE *f)
 		"  append [-t TABLE] [--sync MODE] [--fill-time] [FILE...]\n"
 		"                 append NDJSON events from files or stdin\n"
 		"  stats [--json] pending events, totals, streams\n"
+		"  stats --watch [--interval DURATION]\n"
+		"                 the same, live: rates in and out\n"
 		"  peek [-t TABLE] [-n N]\n"
 		"                 print pending events as NDJSON, oldest first\n"
 		"  verify         check every record's CRC and header\n"
+		"  dead list [--json] [-t TABLE] [--reason R] [-n N]\n"
+		"  dead export [-o FILE] [-t TABLE] [--reason R]\n"
+		"  dead requeue [--reason R] [-t TABLE] [--seq N]...\n"
+		"  dead purge [--older-than DURATION] [--reason R] [--yes]\n"
+		"                 show, save, resend or delete dead events\n"
+		"  compact        rewrite the data file without free pages\n"
+		"                 (only while no other process has it open)\n"
 		"  run -c FILE [--check-config] [--until-empty]\n"
 		"                 ship the spool to the Events API (daemon)\n"
 		"\n"
@@ -109,6 +118,8 @@ static const struct {
 	{ "peek", cli_peek },
 	{ "verify", cli_verify },
 	{ "run", cli_run },
+	{ "dead", cli_dead },
+	{ "compact", cli_compact },
 };
 
 int main(int argc, char **argv)

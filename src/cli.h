@@ -26,6 +26,13 @@ int cli_stats(struct cli_common *c, int argc, char **argv);
 int cli_peek(struct cli_common *c, int argc, char **argv);
 int cli_verify(struct cli_common *c, int argc, char **argv);
 int cli_run(struct cli_common *c, int argc, char **argv);
+/* `dead list|export|requeue|purge` and `compact` (cli_dead.c). */
+int cli_dead(struct cli_common *c, int argc, char **argv);
+int cli_compact(struct cli_common *c, int argc, char **argv);
+/* `stats --watch` (cli_watch.c): cli_stats() hands over when
+ * cli_watch_wanted() finds --watch among the arguments. */
+int cli_watch(struct cli_common *c, int argc, char **argv);
+int cli_watch_wanted(int argc, char **argv);
 
 /* Opens c->spool for inspection: refuses (with a message) a directory
  * that holds no spool instead of creating one. */

@@ -82,8 +82,10 @@ static void stats_text(const char *dir, const struct spoolship_stats *st)
 	       (unsigned long long)st->dead_total,
 	       (unsigned long long)st->rejected_total,
 	       (unsigned long long)st->dropped_total);
-	printf("dead      %llu events in the dead store\n",
-	       (unsigned long long)st->dead_events);
+	printf("dead      %llu events in the dead store (requeued %llu, "
+	       "purged %llu)\n", (unsigned long long)st->dead_events,
+	       (unsigned long long)st->requeued_total,
+	       (unsigned long long)st->purged_total);
 	printf("disk      %llu bytes used of a %llu-byte map, budget %llu\n",
 	       (unsigned long long)st->used_bytes,
 	       (unsigned long long)st->map_bytes,
@@ -126,6 +128,8 @@ static int stats_json(const struct spoolship_stats *st)
 		{ "dead_total", st->dead_total },
 		{ "rejected_total", st->rejected_total },
 		{ "dropped_total", st->dropped_total },
+		{ "requeued_total", st->requeued_total },
+		{ "purged_total", st->purged_total },
 		{ "dead_events", st->dead_events },
 		{ "used_bytes", st->used_bytes },
 		{ "map_bytes", st->map_bytes },
@@ -171,7 +175,10 @@ int cli_stats(struct cli_common *c, int argc, char **argv)
 	spoolship_spool *s;
 	int json = 0, ex, rc;
 
-	ex = simple_args(c, argc, argv, "stats [--json]", NULL, NULL, &json);
+	if (cli_watch_wanted(argc, argv)) /* the live view: cli_watch.c */
+		return cli_watch(c, argc, argv);
+	ex = simple_args(c, argc, argv, "stats [--json] | stats --watch "
+			 "[--interval DURATION]", NULL, NULL, &json);
 	if (ex != EXIT_OK || (ex = cli_open_existing(c, &s)) != EXIT_OK)
 		return ex;
 	rc = spoolship_spool_stats(s, &st);

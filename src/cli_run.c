@@ -18,7 +18,11 @@
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
+#include "ingest.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "pidfile.h"
 #include "ship.h"
 #include "ship_auth.h"
 
@@ -58,8 +62,12 @@ struct daemon {
 	struct ship_auth hooks;
 	spoolship_spool *spool;
 	struct shipper *sh;
+	struct ingest *ingest;     /* NULL when [ingest] listen is empty */
+	struct metrics *metrics;   /* NULL when [metrics] listen is empty */
 	const char *cfg_path;
 	int until_empty;
+	struct notify notify;      /* sd_notify: READY, WATCHDOG, STATUS */
+	char pid_path[4096];       /* the pid file we wrote, "" for none */
 };
 
 static int url_for(void *arg, const char *stream, char *out, size_t len)
@@ -139,17 +147,52 @@ static int load_config(const char *path, struct config *c)
 	return EXIT_OK;
 }
 
-static void write_pid(const struct config *c)
+/* [run] pid_file: a live spoolship named there means a second shipper
+ * on the same spool, which would send everything twice. */
+static int check_pid(struct daemon *d)
 {
-	FILE *f;
+	const char *p = d->cfg.run.pid_file;
+	pid_t live, stale;
+	int rc;
 
-	if (c->run.pid_file == NULL || c->run.pid_file[0] == '\0')
-		return;
-	f = fopen(c->run.pid_file, "w");
-	if (f == NULL)
-		return;
-	fprintf(f, "%ld\n", (long)getpid());
-	fclose(f);
+	if (p == NULL || p[0] == '\0')
+		return EXIT_OK;
+	rc = pidfile_check(p, &live, &stale);
+	if (rc == -EEXIST) {
+		log_error(&d->log, "another spoolship is running, not "
+			  "starting pid_file=%s pid=%ld", p, (long)live);
+		return EXIT_ERROR;
+	}
+	if (rc != 0) {
+		log_error(&d->log, "cannot read the pid file pid_file=%s "
+			  "error=\"%s\"", p, spoolship_strerror(rc));
+		return EXIT_ERROR;
+	}
+	if (stale != 0)
+		log_warn(&d->log, "replacing a stale pid file pid_file=%s "
+			 "pid=%ld", p, (long)stale);
+	return EXIT_OK;
+}
+
+/* Written once everything started; removed by cli_run() on exit. */
+static int write_pid(struct daemon *d)
+{
+	const char *p = d->cfg.run.pid_file;
+	int rc;
+
+	if (p == NULL || p[0] == '\0')
+		return EXIT_OK;
+	if (strlen(p) >= sizeof(d->pid_path))
+		rc = -ENAMETOOLONG;
+	else
+		rc = pidfile_write(p);
+	if (rc != 0) {
+		log_error(&d->log, "cannot write the pid file pid_file=%s "
+			  "error=\"%s\"", p, spoolship_strerror(rc));
+		return EXIT_ERROR;
+	}
+	snprintf(d->pid_path, sizeof(d->pid_path), "%s", p);
+	return EXIT_OK;
 }
 
 static void reload(struct daemon *d)
@@ -200,6 +243,7 @@ static void reload(struct daemon *d)
 	d->cfg = nc;
 	d->creds.ca_file = d->cfg.tls.ca_file;
 	ship_creds_bind(&d->creds, &d->hooks);
+	metrics_set_max_age(d->metrics, d->cfg.ship.max_age_ms);
 	log_info(&d->log, "configuration reloaded file=%s", d->cfg_path);
 }
 
@@ -212,8 +256,10 @@ static void drain(struct daemon *d)
 	log_info(&d->log, "stopping: waiting for requests in flight "
 		 "in_flight=%u timeout_ms=%lld", ship_in_flight(d->sh),
 		 (long long)d->cfg.ship.shutdown_timeout_ms);
-	while (ship_in_flight(d->sh) > 0 && clock_mono_ms() < end)
+	while (ship_in_flight(d->sh) > 0 && clock_mono_ms() < end) {
 		ship_step(d->sh, 100);
+		metrics_publish(d->metrics, ship_counters(d->sh));
+	}
 	if (ship_in_flight(d->sh) > 0)
 		log_warn(&d->log, "shutdown timeout: unanswered requests stay "
 			 "in the spool and will be sent again in_flight=%u",
@@ -225,9 +271,15 @@ static int run_loop(struct daemon *d)
 	int rc = 0;
 
 	while (!got_stop) {
-		if (got_hup)
+		if (got_hup) {
+			notify_reloading(&d->notify);
 			reload(d);
-		rc = ship_step(d->sh, 250);
+			notify_ready(&d->notify, "shipping");
+		}
+		notify_cron(&d->notify, d->spool, ship_counters(d->sh));
+		rc = ship_step(d->sh, notify_wait_ms(&d->notify, 250));
+		/* A copy for /metrics; never waits for the server. */
+		metrics_publish(d->metrics, ship_counters(d->sh));
 		if (rc != 0) {
 			log_error(&d->log, "stopping on a fatal error: %s",
 				  ship_counters(d->sh)->last_error);
@@ -236,6 +288,7 @@ static int run_loop(struct daemon *d)
 		if (d->until_empty && ship_idle(d->sh))
 			break;
 	}
+	notify_stopping(&d->notify);
 	drain(d);
 	return rc == 0 ? EXIT_OK : EXIT_ERROR;
 }
@@ -320,28 +373,43 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 	log_init(&d.log, stderr);
 	log_configure(&d.log, d.cfg.log.level,
 		      d.cfg.log.format == CONFIG_LOG_JSON);
+	notify_open(&d.notify, &d.log);
 	register_config_secrets(&d.log, &d.cfg);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	install_signals();
-	ex = start(&d);
+	ex = check_pid(&d);
+	if (ex == EXIT_OK)
+		ex = start(&d);
+	/* The local Events-API endpoint: after the spool, before the loop. */
+	if (ex == EXIT_OK &&
+	    ingest_start(&d.cfg, d.spool, &d.log, &d.ingest) != 0)
+		ex = EXIT_ERROR;
+	if (ex == EXIT_OK &&
+	    metrics_start(&d.cfg, d.spool, &d.log, &d.metrics) != 0)
+		ex = EXIT_ERROR;
+	if (ex == EXIT_OK)
+		ex = write_pid(&d);
 	if (ex == EXIT_OK) {
-		write_pid(&d.cfg);
 		running = d.sh;
 		log_info(&d.log, "shipping spool=%s url=%s", d.cfg.spool.path,
 			 d.cfg.ship.url);
+		notify_ready(&d.notify, "shipping");
 		ex = run_loop(&d);
 		running = NULL;
-		if (d.cfg.run.pid_file[0] != '\0')
-			unlink(d.cfg.run.pid_file);
+		if (d.pid_path[0] != '\0')
+			pidfile_remove(d.pid_path);
 		log_info(&d.log, "stopped events_shipped=%llu",
 			 (unsigned long long)ship_counters(d.sh)->events_shipped);
 	}
+	ingest_stop(d.ingest); /* answers what it holds; before the close */
+	metrics_stop(d.metrics); /* reads the spool: before the close too */
 	ship_free(d.sh);
 	auth_free(d.auth);
 	if (spoolship_spool_close(d.spool) != 0 && ex == EXIT_OK)
 		ex = EXIT_ERROR;
 	curl_global_cleanup();
 	config_free(&d.cfg);
+	notify_close(&d.notify);
 	log_fini(&d.log);
 	return ex;
 }

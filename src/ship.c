@@ -630,6 +630,7 @@ static int fill(struct shipper *sh, int64_t now)
 				  (long long)d);
 			set_error(sh, why);
 			sh->c.alarms += rc == SHIP_AUTH_ALARM;
+			sh->c.alarms_credentials += rc == SHIP_AUTH_ALARM;
 			return 0;
 		}
 		sh->auth_attempt = 0;
@@ -669,6 +670,8 @@ static void ack(struct shipper *sh, struct sbatch *sb)
 		int64_t ms = now - sb->b.recs[i].append_ms;
 		unsigned bucket = 0;
 
+		if (ms > 0)
+			sh->c.latency_sum_ms += (uint64_t)ms;
 		while (ms > 0 && bucket < 31) {
 			ms >>= 1;
 			bucket++;
@@ -779,6 +782,22 @@ static void note_error(struct shipper *sh, const struct sbatch *sb,
 	set_error(sh, e);
 }
 
+/* By class, and by code in the first free or matching by_code row. */
+static void count_status(struct ship_counters *c, int status)
+{
+	int ok = status >= 100 && status < 600;
+
+	c->by_class[ok ? status / 100 : 0]++;
+	for (size_t i = 0; ok && i < SHIP_CODES; i++) {
+		if (c->by_code[i].code == 0)
+			c->by_code[i].code = status;
+		if (c->by_code[i].code == status) {
+			c->by_code[i].n++;
+			return;
+		}
+	}
+}
+
 static void on_answer(struct shipper *sh, struct sbatch *sb)
 {
 	const struct answer_rule *r = answer_classify(&sb->ans);
@@ -791,8 +810,7 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 	if (sb->ans.curl_code != CURLE_OK)
 		sh->c.transport_errors++;
 	else
-		sh->c.by_class[status >= 100 && status < 600 ? status / 100
-							       : 0]++;
+		count_status(&sh->c, status);
 	if (sb->ans.rl_remaining >= 0)
 		sh->c.rl_remaining = sb->ans.rl_remaining;
 	if (status > 0 && status != 401 && sh->auth.accepted != NULL)
@@ -820,6 +838,7 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 		if (sh->auth.rejected != NULL &&
 		    sh->auth.rejected(sh->auth.arg, sb->auth_gen)) {
 			sh->c.alarms++;
+			sh->c.alarms_credentials++;
 			set_error(sh, "credentials refused right after a "
 				      "refresh");
 			log_error(sh->log, "credentials alarm: refused right "

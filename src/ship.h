@@ -60,6 +60,9 @@ struct ship_opts {
 	void *url_arg;
 };
 
+/* Rows of ship_counters.by_code. */
+#define SHIP_CODES 24
+
 /* Figures for stats, metrics and benchmarks.  Monotonic counters. */
 struct ship_counters {
 	uint64_t requests;
@@ -72,11 +75,20 @@ struct ship_counters {
 	uint64_t dead_rejected, dead_too_big, dead_corrupt, expired;
 	uint64_t splits, bisections;
 	uint64_t rate_limited, alarms, auth_refreshes;
+	uint64_t alarms_credentials; /* of alarms: 401 again, token refused */
 	int64_t rl_remaining;      /* last RateLimit-Remaining; -1 unknown */
 	unsigned in_flight;
 	/* append -> acknowledgement latency, log2 buckets of ms: bucket i
 	 * counts latencies in [2^(i-1), 2^i) ms, bucket 0 is < 1 ms */
 	uint64_t latency_buckets[32];
+	uint64_t latency_sum_ms;   /* of the latencies counted above */
+	/* Answers by HTTP status (for metrics): the first SHIP_CODES
+	 * distinct statuses seen get a row each, in order of arrival; a
+	 * later new status counts in by_class only. */
+	struct ship_code_count {
+		int code;          /* 100..599; 0: row unused */
+		uint64_t n;
+	} by_code[SHIP_CODES];
 	char last_error[256];
 };
 

@@ -8,9 +8,11 @@
 #include "spool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -558,6 +560,40 @@ static int env_open(spoolship_spool *s, const char *dir)
 	return 0;
 }
 
+/*
+ * The spool lock (added for `spoolship compact`): DIR/spool.lock is held
+ * LOCK_SH by every open handle, from before LMDB opens anything until
+ * after it closed everything.  Compact takes it LOCK_EX (without waiting)
+ * to swap the data file, so it never swaps a file that some process has
+ * mapped; an open that arrives meanwhile waits here and then maps the
+ * new file.  A read-only view of a directory it may not write to, where
+ * no lock file exists yet, goes without (lockfd -1).
+ */
+static int lock_take(spoolship_spool *s, const char *dir)
+{
+	char path[4096];
+	int fd, n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", dir, SPOOL_LOCK_NAME);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 && s->o.readonly)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return s->o.readonly && (errno == ENOENT || errno == EACCES ||
+					 errno == EROFS) ? 0 : -errno;
+	while (flock(fd, LOCK_SH) != 0) {
+		if (errno != EINTR) {
+			n = -errno;
+			close(fd);
+			return n;
+		}
+	}
+	s->lockfd = fd;
+	return 0;
+}
+
 static int opts_ok(const struct spoolship_options *o)
 {
 	return o->sync >= SPOOLSHIP_SYNC_FULL && o->sync <= SPOOLSHIP_SYNC_NONE &&
@@ -579,6 +615,7 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
+	s->lockfd = -1;
 	if (opts != NULL)
 		s->o = *opts;
 	else
@@ -600,6 +637,7 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 		goto err;
 	}
 	if ((rc = make_dir(dir, s->o.readonly)) != 0 ||
+	    (rc = lock_take(s, dir)) != 0 ||
 	    (rc = env_open(s, dir)) != 0 || (rc = open_dbs(s)) != 0)
 		goto err;
 	s->realdir = realpath(dir, NULL); /* NULL only disables a release */
@@ -614,6 +652,8 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 err:
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	if (s->lockfd >= 0)
+		close(s->lockfd); /* after the env: see lock_take */
 	pthread_cond_destroy(&s->sync_cv);
 	pthread_mutex_destroy(&s->mu);
 	pthread_rwlock_destroy(&s->maplock);
@@ -669,6 +709,8 @@ int spoolship_spool_close(spoolship_spool *s)
 			rc2 = spool_err(r);
 	}
 	mdb_env_close(s->env);
+	if (s->lockfd >= 0)
+		close(s->lockfd); /* after the env: see lock_take */
 	pthread_cond_destroy(&s->sync_cv);
 	pthread_mutex_destroy(&s->mu);
 	pthread_rwlock_destroy(&s->maplock);

@@ -31,6 +31,11 @@ struct spoolship_spool {
 	pthread_cond_t sync_cv;
 	int syncer_running, stopping, dirty;
 	int sync_err;
+	/* DIR/spool.lock, held LOCK_SH from before the environment is
+	 * opened until after it is closed; `compact` takes it LOCK_EX to
+	 * swap the data file (spool_compact.c).  -1: none (a read-only
+	 * view of a directory it may not write to). */
+	int lockfd;
 };
 
 /* One stream's row in the `streams` database. */
@@ -233,5 +238,91 @@ int spool_append_items(spoolship_spool *s, const char *table,
 		       uint64_t extra_rejected);
 /* Counts rejections to add to meta with the next commit. */
 void spool_count_rejected(spoolship_spool *s, uint64_t n);
+
+/* ======================================================================
+ * Dead-letter operations and compaction (spool_dead.c, spool_compact.c).
+ * ====================================================================== */
+
+/* meta counters of the dead store's ways out.  dead_total stays
+ * monotonic (events ever moved to dead), so at every commit
+ *   dead events now = dead_total - requeued_total - purged_total. */
+#define META_REQUEUED "requeued_total"
+#define META_PURGED "purged_total"
+
+/* Which dead events an operation applies to: every field that is set
+ * must match. */
+struct dead_filter {
+	unsigned reason;        /* enum dead_reason; 0 = any */
+	const char *table;      /* stream name; NULL = any */
+	const uint64_t *seqs;   /* dead sequences; NULL (or nseqs 0) = any */
+	size_t nseqs;
+	int64_t died_before_ms; /* moved to dead before this; 0 = any */
+};
+
+/* Calls fn with each sound dead event that matches f (NULL: all), oldest
+ * first, up to max (0 = all), in one read txn; table is the name of the
+ * stream it came from ("#ID" if that stream is gone).  A damaged dead
+ * record is skipped (verify names it).  fn returning non-zero stops the
+ * walk and becomes the result. */
+int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
+		      size_t max, spool_dead_fn *fn, void *arg);
+
+/* The event a dead record holds, as it would be shipped.  For reasons
+ * other than corrupt that is its payload.  A corrupt record was moved
+ * with its damaged bytes, header and all: its event is usable only when
+ * those bytes now pass record_decode() (e.g. flags a later build reads),
+ * or when the payload is itself an event in stored form.  Returns 0 with
+ * *data (pointing into d), *len and *event_ms set, or SPOOLSHIP_ECORRUPT
+ * with the reason in why, or -ENOMEM. */
+int spool_dead_event(const struct dead_record *d, const char **data,
+		     size_t *len, int64_t *event_ms, char *why, size_t whylen);
+
+/* Called for each dead event a requeue leaves where it is, after the txn
+ * that looked at it committed: its dead sequence and why. */
+typedef void spool_refuse_fn(void *arg, uint64_t dseq, const char *why);
+
+/*
+ * Moves the dead events matching f (NULL: all) back to the end of their
+ * streams: new sequence numbers, the original __time, the requeue time as
+ * append time; in txns of at most 1024 events.  Counts requeued_total
+ * (dead_total and expired_total stay: they count what happened).  An
+ * event spool_dead_event() cannot give back (corrupt), or whose stream is
+ * gone, stays and is reported through on_refuse (may be NULL).
+ * *requeued and *refused (may be NULL) get the counts, also on error
+ * (what committed before it).
+ */
+int spool_dead_requeue(spoolship_spool *s, const struct dead_filter *f,
+		       spool_refuse_fn *on_refuse, void *arg,
+		       uint64_t *requeued, uint64_t *refused);
+
+/* Deletes the dead events matching f (NULL: all), 1024 per txn, counting
+ * purged_total.  A damaged dead record (its reason and time unknown) is
+ * deleted only when f sets no reason, table nor time.  *purged (may be
+ * NULL) gets the count, also on error. */
+int spool_dead_purge(spoolship_spool *s, const struct dead_filter *f,
+		     uint64_t *purged);
+
+/* The lock file every open holds shared (see struct spoolship_spool). */
+#define SPOOL_LOCK_NAME "spool.lock"
+
+struct spool_compact_info {
+	uint64_t before_bytes; /* data.mdb before */
+	uint64_t after_bytes;  /* data.mdb after */
+	uint64_t records;      /* key/value pairs copied and compared */
+};
+
+/*
+ * Rewrites the spool in dir compactly: mdb_env_copy2(MDB_CP_COMPACT)
+ * into dir/.compact-XXXXXX, fsync, compare every record of the four
+ * databases with the original, then swap the copy in (data.mdb kept as
+ * data.mdb.old until the rename succeeded).  Only while no other process
+ * has the spool open: spool.lock taken LOCK_EX without waiting, and
+ * LMDB's own lock on lock.mdb free.  Returns 0 with *info filled, -EBUSY
+ * when the spool is in use, SPOOLSHIP_ECORRUPT when the copy differs, or
+ * another error; a reason goes to errbuf.  On any error the spool is as
+ * it was and the copy is removed.
+ */
+int spool_compact(const char *dir, struct spool_compact_info *info,
+		  char *errbuf, size_t errlen);
 
 #endif

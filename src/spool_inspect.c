@@ -96,10 +96,12 @@ int spoolship_spool_stats(spoolship_spool *s, struct spoolship_stats *st)
 {
 	static const char *const keys[] = { META_APPENDED, META_SHIPPED,
 					    META_EXPIRED,  META_DEAD,
-					    META_REJECTED, META_DROPPED };
+					    META_REJECTED, META_DROPPED,
+					    META_REQUEUED, META_PURGED };
 	uint64_t *const dst[] = { &st->appended_total, &st->shipped_total,
 				  &st->expired_total,  &st->dead_total,
-				  &st->rejected_total, &st->dropped_total };
+				  &st->rejected_total, &st->dropped_total,
+				  &st->requeued_total, &st->purged_total };
 	MDB_envinfo info;
 	MDB_stat ms;
 	MDB_txn *txn;

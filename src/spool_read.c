@@ -233,6 +233,7 @@ static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 	for (size_t i = 0; i < j->n; i++) {
 		MDB_val k = { sizeof(key), key }, d;
 		struct dead_record dr;
+		unsigned char *copy;
 
 		event_key(key, j->stream, j->seqs[i]);
 		rc = mdb_get(txn, s->events, &k, &d);
@@ -241,9 +242,13 @@ static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 		if (rc != 0)
 			return spool_err(rc);
 		memset(&dr, 0, sizeof(dr));
-		if (record_decode(d.mv_data, d.mv_size, &dr.r, NULL, 0) != 0) {
+		/* A copy: the put below may spill the page d points into. */
+		if ((copy = malloc(d.mv_size)) == NULL)
+			return -ENOMEM;
+		memcpy(copy, d.mv_data, d.mv_size);
+		if (record_decode(copy, d.mv_size, &dr.r, NULL, 0) != 0) {
 			/* Keep a damaged record's bytes for inspection. */
-			dr.r.data = d.mv_data;
+			dr.r.data = (const char *)copy;
 			dr.r.len = d.mv_size;
 		}
 		dr.stream = j->stream;
@@ -257,7 +262,9 @@ static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 		if (dr.excerpt == NULL)
 			dr.excerpt_len = 0;
 		bytes += dr.r.len;
-		if ((rc = dead_put_one(s, txn, next++, &dr)) != 0)
+		rc = dead_put_one(s, txn, next++, &dr);
+		free(copy);
+		if (rc != 0)
 			return rc;
 		if ((rc = mdb_del(txn, s->events, &k, NULL)) != 0)
 			return spool_err(rc);

@@ -7,6 +7,9 @@
  *       "ok ID" only after spoolship_append returned 0 (for kill -9 tests)
  *   spool-tool set-meta DIR KEY VALUE      write a meta counter
  *   spool-tool ship DIR TABLE              read and delete every batch
+ *   spool-tool dead DIR TABLE SEQ REASON [STATUS [EXCERPT]]
+ *       moves pending event SEQ of TABLE to the dead store (REASON:
+ *       expired, rejected, corrupt, too_big), as the shipper would
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -121,6 +124,39 @@ static int ship(int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
+static int dead(int argc, char **argv)
+{
+	struct dead_info di = { 0, 0, NULL, 0 };
+	struct stream_row row;
+	spoolship_spool *s;
+	MDB_txn *txn;
+	uint64_t seq, moved = 0;
+	int rc;
+
+	if (argc < 6 || (di.reason = dead_reason_parse(argv[5])) == 0)
+		return 2;
+	seq = strtoull(argv[4], NULL, 10);
+	if (argc > 6)
+		di.status = (unsigned)strtoul(argv[6], NULL, 10);
+	if (argc > 7) {
+		di.excerpt = argv[7];
+		di.excerpt_len = strlen(argv[7]);
+	}
+	if ((rc = spoolship_spool_open(argv[2], NULL, &s)) != 0)
+		return 1;
+	if ((rc = spool_txn_begin(s, 1, &txn)) == 0) {
+		rc = stream_get(s, txn, argv[3], &row);
+		spool_txn_abort(s, txn);
+	}
+	if (rc == 0)
+		rc = spool_dead_move(s, row.id, &seq, 1, &di, &moved);
+	spoolship_spool_close(s);
+	printf("moved %llu\n", (unsigned long long)moved);
+	if (rc != 0)
+		fprintf(stderr, "dead: %s\n", spoolship_strerror(rc));
+	return rc == 0 && moved == 1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "ack-append") == 0)
@@ -129,6 +165,8 @@ int main(int argc, char **argv)
 		return set_meta(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "ship") == 0)
 		return ship(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "dead") == 0)
+		return dead(argc, argv);
 	fprintf(stderr, "usage: see the comment at the top of spool-tool.c\n");
 	return 2;
 }

@@ -1,0 +1,1526 @@
+/*
+ * ingest.c - the local Events-API endpoint (see ingest.h, docs/ingest.md).
+ * libmicrohttpd's workers parse and validate; one committer thread appends
+ * what every waiting request brought, one txn per table, then resumes them.
+ * It must never answer 200 before the txn holding the events is durable.
+ */
+#define _GNU_SOURCE
+#include "ingest.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "clock.h"
+#include "spool.h"
+#include "validate.h"
+
+#ifndef INGEST_THREADS
+#define INGEST_THREADS 2       /* MHD workers; they validate, never wait */
+#endif
+#define CRON_MS 100            /* deadline sweep and health probe tick */
+#define PROBE_MS 1000          /* unwritable spool: probe this often */
+#define PROBE_FITS 1           /* room_txn's "yes" (aborts its txn) */
+#define RETRY_AFTER "5"        /* seconds, with every 503 */
+#define ERRORS_LISTED 1000     /* bad lines named in one answer */
+#define GROUP_EVENTS 65536     /* one group txn takes at most this ... */
+#define GROUP_BYTES (32u << 20)/* ... or this much (or one request) */
+#define CONN_MEMORY (64u << 10)/* MHD's buffers per connection */
+#define LIMIT_LOG_MS 10000     /* "connection limit reached" warnings */
+#define DIGEST_LEN 32
+
+/* ---- types -------------------------------------------------------------- */
+
+enum route { R_OTHER = 0, R_EVENTS, R_HEALTH };
+
+/* A growable byte string, always NUL-terminated once non-empty. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+/* One client connection as the deadline sweep sees it (MHD socket
+ * context).  deadline: monotonic ms by which the request being received
+ * must be complete; 0 while one is being processed. */
+struct iconn {
+	struct iconn *prev, *next;
+	int fd;
+	int64_t deadline;
+	int cut;
+};
+
+/* A request's events on their way into the spool.  Written by the
+ * committer until it resumes the connection, never after. */
+struct job {
+	struct job *next;
+	struct MHD_Connection *conn;
+	const char *stream;
+	const struct spool_item *items;
+	size_t n, bytes;
+	int rc;
+	int done;
+};
+
+/* One HTTP request (MHD's con_cls).  Owned by the connection's worker
+ * thread, except r->job while the connection is suspended. */
+struct ireq {
+	struct ingest *ig;
+	struct MHD_Connection *conn;
+	int route;
+	unsigned status;        /* the answer once decided, else 0 */
+	const char *allow;      /* Allow header of a 405 */
+	int retry;              /* add Retry-After */
+	struct sbuf msg;        /* answer body */
+	char stream[SPOOLSHIP_MAX_TABLE_LEN + 1];
+	int gzip;
+	char *body;
+	size_t len, cap;
+	int over;               /* body over the limit: the rest is dropped */
+	int queued;             /* handed to the committer */
+	/* what validation made of the body */
+	char *arena;
+	size_t alen, acap;
+	struct spool_item *items;
+	size_t n, icap;
+	size_t bad;
+	struct sbuf errs;       /* entries of the answer's errors array */
+	struct job job;
+};
+
+struct ingest {
+	spoolship_spool *s;
+	struct logger *log;
+	struct MHD_Daemon *mhd;
+	unsigned port;
+	/* settings copied from the config at the start */
+	int has_token;
+	unsigned char token_digest[DIGEST_LEN];
+	size_t max_body;
+	int reject_all;
+	int64_t timeout_ms;
+	size_t nmap;
+	char **map_id, **map_name;  /* [table NAME] id -> NAME */
+	/* the commit queue, the health state and the committer */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t committer;
+	int committer_running;
+	struct job *head, *tail;
+	int stopping;
+	int health_rc;              /* 0: the last commit or probe worked */
+	size_t probe_bytes;         /* what the last failed commit needed */
+	int64_t next_cron, next_probe;
+	struct spool_item *gitems;  /* committer's scratch for one group */
+	size_t gcap;
+	/* connections, for the deadline sweep */
+	pthread_mutex_t cmu;
+	struct iconn *conns;
+	_Atomic uint64_t requests, accepted, rejected, commits, cut_off;
+	_Atomic int running;        /* MHD started: its messages are debug */
+	_Atomic int64_t next_limit_log;
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t nc = b->cap ? b->cap : 256;
+		char *np;
+
+		while (nc < b->len + n + 1)
+			nc *= 2;
+		if ((np = realloc(b->p, nc)) == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+static void sb_fmt(struct sbuf *b, const char *fmt, ...)
+	LOG_PRINTF(2, 3);
+
+static void sb_fmt(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n
+						       : sizeof(tmp) - 1);
+}
+
+/* s as a JSON string.  Bytes of a reason that is not valid UTF-8 (a
+ * quoted piece of a bad event, or one cut short) become '?'. */
+static void sb_json_str(struct sbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+	int utf8 = validate_utf8(s, n);
+
+	sb_add(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			sb_add(b, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			sb_add(b, esc, 6);
+		} else if (c >= 0x80 && !utf8) {
+			sb_add(b, "?", 1);
+		} else {
+			sb_add(b, s + i, 1);
+		}
+	}
+	sb_add(b, "\"", 1);
+}
+
+static void sb_free(struct sbuf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+static int digest(const char *s, size_t n, unsigned char out[DIGEST_LEN])
+{
+	unsigned int len = 0;
+
+	if (EVP_Digest(s, n, out, &len, EVP_sha256(), NULL) != 1 ||
+	    len != DIGEST_LEN)
+		return -1;
+	return 0;
+}
+
+/* Short names of the validation errors, for the answer's "code". */
+static const char *code_name(int err)
+{
+	switch (err) {
+	case SPOOLSHIP_EJSON: return "json";
+	case SPOOLSHIP_ENOTOBJECT: return "not_object";
+	case SPOOLSHIP_ENOTIME: return "no_time";
+	case SPOOLSHIP_EBADTIME: return "bad_time";
+	case SPOOLSHIP_ETOOOLD: return "too_old";
+	case SPOOLSHIP_ETOOBIG: return "too_big";
+	case SPOOLSHIP_EUTF8: return "utf8";
+	default: return "invalid";
+	}
+}
+
+/* ---- connections and their deadlines ---------------------------------- */
+
+static struct iconn *iconn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void conn_open(struct ingest *ig, struct MHD_Connection *c,
+		      void **ctx)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct iconn *ic;
+
+	/* Untracked (no memory): MHD's idle timeout still applies. */
+	if (ci == NULL || (ic = calloc(1, sizeof(*ic))) == NULL)
+		return;
+	ic->fd = ci->connect_fd;
+	pthread_mutex_lock(&ig->cmu);
+	ic->deadline = clock_mono_ms() + ig->timeout_ms;
+	ic->next = ig->conns;
+	if (ig->conns != NULL)
+		ig->conns->prev = ic;
+	ig->conns = ic;
+	pthread_mutex_unlock(&ig->cmu);
+	*ctx = ic;
+}
+
+/* MHD calls this before it closes the socket: once ic is unlinked under
+ * cmu, the sweep can no longer shut down a descriptor number reused by a
+ * newer connection. */
+static void conn_close(struct ingest *ig, struct iconn *ic)
+{
+	if (ic == NULL)
+		return;
+	pthread_mutex_lock(&ig->cmu);
+	if (ic->prev != NULL)
+		ic->prev->next = ic->next;
+	else
+		ig->conns = ic->next;
+	if (ic->next != NULL)
+		ic->next->prev = ic->prev;
+	pthread_mutex_unlock(&ig->cmu);
+	free(ic);
+}
+
+/* 0: no deadline (a request is being processed); else ms from now. */
+static void conn_deadline(struct ingest *ig, struct MHD_Connection *c,
+			  int64_t in_ms)
+{
+	struct iconn *ic = iconn_of(c);
+
+	if (ic == NULL)
+		return;
+	pthread_mutex_lock(&ig->cmu);
+	ic->deadline = in_ms > 0 ? clock_mono_ms() + in_ms : 0;
+	pthread_mutex_unlock(&ig->cmu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct ingest *ig = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		conn_open(ig, c, ctx);
+	} else {
+		conn_close(ig, *ctx);
+		*ctx = NULL;
+	}
+}
+
+/* A request must arrive whole within timeout_ms of the connection's
+ * start or of the previous answer.  MHD's own timeout only counts idle
+ * time, which a client sending a byte a second never reaches. */
+static void conns_sweep(struct ingest *ig, int64_t now)
+{
+	unsigned cut = 0;
+
+	pthread_mutex_lock(&ig->cmu);
+	for (struct iconn *ic = ig->conns; ic != NULL; ic = ic->next) {
+		if (ic->cut || ic->deadline == 0 || now < ic->deadline)
+			continue;
+		shutdown(ic->fd, SHUT_RDWR); /* MHD sees EOF and closes */
+		ic->cut = 1;
+		cut++;
+	}
+	pthread_mutex_unlock(&ig->cmu);
+	if (cut == 0)
+		return;
+	atomic_fetch_add(&ig->cut_off, cut);
+	log_info(ig->log, "ingest closed connections that did not send a "
+		 "whole request in time connections=%u timeout_ms=%lld", cut,
+		 (long long)ig->timeout_ms);
+}
+
+/* ---- the committer: group commit ---------------------------------------- */
+
+static int spool_broken(int rc)
+{
+	return rc != 0 && rc != SPOOLSHIP_EINVAL;
+}
+
+/* rc of a commit (or probe) that needed `bytes` of room. */
+static void health_set(struct ingest *ig, int rc, size_t bytes)
+{
+	int was;
+
+	pthread_mutex_lock(&ig->mu);
+	was = ig->health_rc;
+	ig->health_rc = rc;
+	if (rc != 0)
+		ig->probe_bytes = bytes;
+	pthread_mutex_unlock(&ig->mu);
+	if (was == 0 && rc != 0)
+		log_error(ig->log, "ingest: the spool is not writable, "
+			  "answering 503 error=\"%s\"", spoolship_strerror(rc));
+	else if (was != 0 && rc == 0)
+		log_info(ig->log, "ingest: the spool is writable again");
+}
+
+/* Reserves room for one large request in a txn that is then aborted
+ * (PROBE_FITS makes spool_write abort it): does a request fit now?  An
+ * ESPOOL_FULL from the put grows the map up to the budget first. */
+static int room_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	MDB_val k = { 12, "ingest-probe" }, v = { *(size_t *)arg, NULL };
+	int rc = mdb_put(txn, s->meta, &k, &v, MDB_RESERVE);
+
+	return rc != 0 ? spool_err(rc) : PROBE_FITS;
+}
+
+/* A tiny commit (a counter rewritten with its own value): LMDB reuses
+ * pages freed by the shipper's deletes only a txn or two later. */
+static int nudge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	uint64_t v;
+	int rc = meta_get(s, txn, META_APPENDED, &v);
+
+	(void)arg;
+	return rc != 0 ? rc : meta_set(s, txn, META_APPENDED, v);
+}
+
+/* While the spool is not writable.  Full: would what the last failed
+ * commit needed fit now?  (A tiny txn almost always fits, and says
+ * nothing about the requests being refused.)  Another failure (I/O):
+ * does a real commit, synced, work again? */
+static void probe(struct ingest *ig, int was, size_t bytes)
+{
+	int rc;
+
+	if (bytes < 4096)
+		bytes = 4096;
+	if (was != SPOOLSHIP_ESPOOL_FULL) {
+		health_set(ig, spool_write(ig->s, 0, nudge_txn, NULL), bytes);
+		return;
+	}
+	rc = spool_write(ig->s, 0, room_txn, &bytes);
+	if (rc == SPOOLSHIP_ESPOOL_FULL &&
+	    (rc = spool_write(ig->s, 1, nudge_txn, NULL)) == 0)
+		rc = spool_write(ig->s, 0, room_txn, &bytes);
+	health_set(ig, rc == PROBE_FITS ? 0 : rc, bytes);
+}
+
+static void cron(struct ingest *ig, int64_t now)
+{
+	size_t bytes;
+	int rc;
+
+	conns_sweep(ig, now);
+	pthread_mutex_lock(&ig->mu);
+	rc = ig->health_rc;
+	bytes = ig->probe_bytes;
+	pthread_mutex_unlock(&ig->mu);
+	if (rc == 0 || now < ig->next_probe)
+		return;
+	ig->next_probe = now + PROBE_MS;
+	probe(ig, rc, bytes);
+}
+
+/* Takes the jobs one txn round serves (at least one).  mu held. */
+static struct job *take_group(struct ingest *ig)
+{
+	struct job *g = ig->head, *last = NULL, *j = ig->head;
+	size_t events = 0, bytes = 0;
+
+	while (j != NULL && (last == NULL ||
+			     (events + j->n <= GROUP_EVENTS &&
+			      bytes + j->bytes <= GROUP_BYTES))) {
+		events += j->n;
+		bytes += j->bytes;
+		last = j;
+		j = j->next;
+	}
+	last->next = NULL;
+	ig->head = j;
+	if (j == NULL)
+		ig->tail = NULL;
+	return g;
+}
+
+/* The items of every not-done job of g for table `stream`, in arrival
+ * order, in ig->gitems.  Returns how many, or 0 when out of memory. */
+static size_t gather(struct ingest *ig, struct job *g, const char *stream)
+{
+	size_t n = 0, off = 0;
+
+	for (struct job *j = g; j != NULL; j = j->next)
+		if (!j->done && strcmp(j->stream, stream) == 0)
+			n += j->n;
+	if (n > ig->gcap) {
+		void *np = realloc(ig->gitems, n * sizeof(*ig->gitems));
+
+		if (np == NULL)
+			return 0;
+		ig->gitems = np;
+		ig->gcap = n;
+	}
+	for (struct job *j = g; j != NULL; j = j->next) {
+		if (j->done || strcmp(j->stream, stream) != 0)
+			continue;
+		memcpy(ig->gitems + off, j->items, j->n * sizeof(*j->items));
+		off += j->n;
+	}
+	return n;
+}
+
+/* Bytes n events of `bytes` take in the spool, about. */
+static size_t room_for(size_t n, size_t bytes)
+{
+	return bytes + n * (RECORD_HDR_LEN + EVENT_KEY_LEN + 8);
+}
+
+static void finish_jobs(struct job *g, const char *stream, int rc)
+{
+	for (struct job *j = g; j != NULL; j = j->next)
+		if (!j->done && strcmp(j->stream, stream) == 0) {
+			j->rc = rc;
+			j->done = 1;
+		}
+}
+
+/* Commits each not-done job of stream alone: after a group that did not
+ * fit, the requests that do fit still get in. */
+static void commit_alone(struct ingest *ig, struct job *g, const char *stream)
+{
+	for (struct job *j = g; j != NULL; j = j->next) {
+		if (j->done || strcmp(j->stream, stream) != 0)
+			continue;
+		j->rc = spool_append_items(ig->s, stream, j->items, j->n, 0);
+		j->done = 1;
+		atomic_fetch_add(&ig->commits, 1);
+		health_set(ig, spool_broken(j->rc) ? j->rc : 0,
+			   room_for(j->n, j->bytes));
+	}
+}
+
+/* One txn for the jobs of one table. */
+static void commit_stream(struct ingest *ig, struct job *g, struct job *first)
+{
+	const char *stream = first->stream;
+	size_t n, jobs = 0, bytes = 0;
+	int rc;
+
+	for (struct job *j = g; j != NULL; j = j->next)
+		if (!j->done && strcmp(j->stream, stream) == 0) {
+			jobs++;
+			bytes += j->bytes;
+		}
+	if (jobs == 1) {
+		commit_alone(ig, g, stream);
+		return;
+	}
+	if ((n = gather(ig, g, stream)) == 0) {
+		commit_alone(ig, g, stream);
+		return;
+	}
+	rc = spool_append_items(ig->s, stream, ig->gitems, n, 0);
+	atomic_fetch_add(&ig->commits, 1);
+	if (rc == SPOOLSHIP_ESPOOL_FULL) {
+		commit_alone(ig, g, stream);
+		return;
+	}
+	health_set(ig, spool_broken(rc) ? rc : 0, room_for(n, bytes));
+	finish_jobs(g, stream, rc);
+}
+
+static void commit_group(struct ingest *ig, struct job *g)
+{
+	struct job *next;
+
+	for (struct job *j = g; j != NULL; j = j->next)
+		if (!j->done)
+			commit_stream(ig, g, j);
+	/* After MHD_resume_connection the job may be freed at any time. */
+	for (struct job *j = g; j != NULL; j = next) {
+		next = j->next;
+		MHD_resume_connection(j->conn);
+	}
+}
+
+static void *committer_main(void *arg)
+{
+	struct ingest *ig = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&ig->mu);
+	while (!(ig->stopping && ig->head == NULL)) {
+		int64_t now = clock_mono_ms();
+
+		if (now >= ig->next_cron && !ig->stopping) {
+			ig->next_cron = now + CRON_MS;
+			pthread_mutex_unlock(&ig->mu);
+			cron(ig, now);
+			pthread_mutex_lock(&ig->mu);
+			continue;
+		}
+		if (ig->head == NULL) {
+			clock_deadline(&ts, ig->next_cron - now);
+			pthread_cond_timedwait(&ig->cv, &ig->mu, &ts);
+			continue;
+		}
+		struct job *g = take_group(ig);
+
+		pthread_mutex_unlock(&ig->mu);
+		commit_group(ig, g);
+		pthread_mutex_lock(&ig->mu);
+	}
+	pthread_mutex_unlock(&ig->mu);
+	return NULL;
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+static void set_answer(struct ireq *r, unsigned status, const char *message)
+{
+	r->status = status;
+	r->msg.len = 0;
+	sb_str(&r->msg, "{\"message\":");
+	sb_json_str(&r->msg, message);
+	sb_str(&r->msg, "}");
+}
+
+/* 400 naming each bad line (up to ERRORS_LISTED) and the count kept. */
+static void set_bad_answer(struct ireq *r, size_t accepted)
+{
+	size_t total = r->n + r->bad;
+
+	r->status = MHD_HTTP_BAD_REQUEST;
+	r->msg.len = 0;
+	if (accepted > 0)
+		sb_fmt(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
+		       "%zu accepted\"", r->bad, total, accepted);
+	else if (r->n > 0)
+		sb_fmt(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
+		       "none accepted (partial = reject_all)\"", r->bad,
+		       total);
+	else
+		sb_fmt(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
+		       "none accepted\"", r->bad, total);
+	sb_fmt(&r->msg, ",\"accepted\":%zu,\"rejected\":%zu,\"errors\":[",
+	       accepted, r->bad);
+	if (r->errs.len > 0)
+		sb_add(&r->msg, r->errs.p + 1, r->errs.len - 1); /* no ',' */
+	sb_str(&r->msg, "]}");
+}
+
+static void set_health_answer(struct ireq *r)
+{
+	struct ingest *ig = r->ig;
+	int rc, stopping;
+
+	pthread_mutex_lock(&ig->mu);
+	rc = ig->health_rc;
+	stopping = ig->stopping;
+	pthread_mutex_unlock(&ig->mu);
+	r->msg.len = 0;
+	if (rc == 0 && !stopping) {
+		r->status = MHD_HTTP_OK;
+		sb_str(&r->msg, "{\"status\":\"ok\"}");
+		return;
+	}
+	r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+	r->retry = 1;
+	sb_str(&r->msg, "{\"status\":\"unavailable\",\"error\":");
+	sb_json_str(&r->msg, stopping ? "shutting down"
+				      : spoolship_strerror(rc));
+	sb_str(&r->msg, "}");
+}
+
+static void log_request(struct ireq *r)
+{
+	if (r->route != R_EVENTS)
+		return;
+	atomic_fetch_add(&r->ig->requests, 1);
+	log_debug(r->ig->log, "ingest request table=%s status=%u events=%zu "
+		  "rejected=%zu bytes=%zu", r->stream[0] ? r->stream : "-",
+		  r->status, r->n, r->bad, r->len);
+}
+
+/* Queues r's answer.  An answer queued before the body was read makes
+ * MHD close the connection afterwards instead of reading it. */
+static enum MHD_Result deliver(struct ireq *r)
+{
+	struct MHD_Response *rsp;
+	enum MHD_Result ret;
+
+	if (r->msg.oom) {
+		sb_free(&r->msg);
+		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	rsp = MHD_create_response_from_buffer(r->msg.len,
+					      r->msg.len ? r->msg.p : "",
+					      MHD_RESPMEM_MUST_COPY);
+	if (rsp == NULL)
+		return MHD_NO;
+	if (r->msg.len > 0)
+		MHD_add_response_header(rsp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+	if (r->retry)
+		MHD_add_response_header(rsp, MHD_HTTP_HEADER_RETRY_AFTER,
+					RETRY_AFTER);
+	if (r->allow != NULL)
+		MHD_add_response_header(rsp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	ret = MHD_queue_response(r->conn, r->status, rsp);
+	MHD_destroy_response(rsp);
+	log_request(r);
+	return ret;
+}
+
+/* ---- routing and headers ------------------------------------------------ */
+
+/* The stream a table id or connection name in the path stands for: the
+ * NAME of a [table NAME] with that id, else the segment itself.  Returns
+ * 0, or -1 when the segment is no valid stream name. */
+static int stream_of(struct ireq *r, const char *seg, size_t len)
+{
+	struct ingest *ig = r->ig;
+
+	for (size_t i = 0; i < ig->nmap; i++)
+		if (strlen(ig->map_id[i]) == len &&
+		    memcmp(ig->map_id[i], seg, len) == 0) {
+			snprintf(r->stream, sizeof(r->stream), "%s",
+				 ig->map_name[i]);
+			return 0;
+		}
+	if (len == 0 || len > SPOOLSHIP_MAX_TABLE_LEN)
+		return -1;
+	memcpy(r->stream, seg, len);
+	r->stream[len] = '\0';
+	return spoolship_table_name_ok(r->stream) ? 0 : -1;
+}
+
+/* Returns the table segment of an events path and its length, or NULL:
+ * /v1/events/{table} or /v1/projects/{project}/events/{connection}. */
+static const char *events_segment(const char *url, size_t *len)
+{
+	const char *p = NULL, *slash;
+
+	if (strncmp(url, "/v1/events/", 11) == 0) {
+		p = url + 11;
+	} else if (strncmp(url, "/v1/projects/", 13) == 0) {
+		slash = strchr(url + 13, '/');
+		if (slash != NULL && slash > url + 13 &&
+		    strncmp(slash, "/events/", 8) == 0)
+			p = slash + 8;
+	}
+	if (p == NULL || *p == '\0' || strchr(p, '/') != NULL)
+		return NULL;
+	*len = strlen(p);
+	return p;
+}
+
+static int auth_ok(struct ingest *ig, struct MHD_Connection *c)
+{
+	unsigned char d[DIGEST_LEN];
+	const char *h;
+	size_t n;
+
+	if (!ig->has_token)
+		return 1; /* any Authorization header, or none */
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	for (h += 7; *h == ' '; h++)
+		;
+	n = strlen(h);
+	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	/* Digests of equal length: the comparison leaks nothing, not even
+	 * the token's length. */
+	if (digest(h, n, d) != 0)
+		return 0;
+	return CRYPTO_memcmp(d, ig->token_digest, DIGEST_LEN) == 0;
+}
+
+/* 1 when the request announces a body (Content-Length > 0 or chunked);
+ * *clen gets the announced length (0 when chunked). */
+static int announced_body(struct MHD_Connection *c, uint64_t *clen)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	char *end;
+
+	*clen = 0;
+	if (cl != NULL) {
+		errno = 0;
+		*clen = strtoull(cl, &end, 10);
+		if (errno != 0 || end == cl)
+			*clen = UINT64_MAX;
+	}
+	return *clen > 0 || te != NULL;
+}
+
+/* Content-Encoding: 0 none, 1 gzip, -1 something else. */
+static int encoding_of(struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_CONTENT_ENCODING);
+
+	if (h == NULL || *h == '\0' || strcasecmp(h, "identity") == 0)
+		return 0;
+	if (strcasecmp(h, "gzip") == 0 || strcasecmp(h, "x-gzip") == 0)
+		return 1;
+	return -1;
+}
+
+/* The checks an events request passes before its body is read. */
+static void check_events_headers(struct ireq *r, const char *seg,
+				 size_t seglen, uint64_t clen)
+{
+	struct ingest *ig = r->ig;
+	char m[128];
+	int enc;
+
+	if (!auth_ok(ig, r->conn)) {
+		set_answer(r, MHD_HTTP_UNAUTHORIZED, "Unauthorized");
+		return;
+	}
+	if (stream_of(r, seg, seglen) != 0) {
+		r->stream[0] = '\0';
+		set_answer(r, MHD_HTTP_NOT_FOUND, "unknown table: a table "
+			   "name is 1 to 255 of A-Z a-z 0-9 . _ - (or the id "
+			   "of a [table NAME] section)");
+		return;
+	}
+	if ((enc = encoding_of(r->conn)) < 0) {
+		set_answer(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+			   "unsupported Content-Encoding: use gzip or none");
+		return;
+	}
+	r->gzip = enc;
+	if (clen > ig->max_body) {
+		snprintf(m, sizeof(m), "request body over %zu bytes",
+			 ig->max_body);
+		set_answer(r, MHD_HTTP_CONTENT_TOO_LARGE, m);
+		return;
+	}
+	if (clen > 0 && (r->body = malloc((size_t)clen)) != NULL)
+		r->cap = (size_t)clen;
+}
+
+/* Decides what it can from the request line and headers. */
+static void route_request(struct ireq *r, const char *url,
+			  const char *method, uint64_t clen)
+{
+	const char *seg;
+	size_t seglen = 0;
+
+	if (strcmp(url, "/healthz") == 0) {
+		r->route = R_HEALTH;
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+			r->allow = "GET, HEAD";
+			set_answer(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+				   "method not allowed");
+		}
+		return;
+	}
+	if ((seg = events_segment(url, &seglen)) == NULL) {
+		set_answer(r, MHD_HTTP_NOT_FOUND, "not found");
+		return;
+	}
+	r->route = R_EVENTS;
+	if (strcmp(method, "POST") != 0) {
+		r->allow = "POST";
+		set_answer(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+			   "method not allowed");
+		return;
+	}
+	check_events_headers(r, seg, seglen, clen);
+}
+
+/* ---- the body ----------------------------------------------------------- */
+
+static void absorb(struct ireq *r, const char *data, size_t n)
+{
+	size_t limit = r->ig->max_body;
+
+	if (r->status != 0 || r->over)
+		return;
+	if (n > limit - r->len) {
+		/* Stop keeping it; what follows is read and dropped. */
+		r->over = 1;
+		free(r->body);
+		r->body = NULL;
+		r->len = r->cap = 0;
+		return;
+	}
+	if (r->len + n > r->cap) {
+		size_t nc = r->cap ? r->cap : 65536;
+		char *np;
+
+		while (nc < r->len + n)
+			nc *= 2;
+		if (nc > limit)
+			nc = limit;
+		if ((np = realloc(r->body, nc)) == NULL) {
+			set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "out of memory");
+			r->retry = 1;
+			return;
+		}
+		r->body = np;
+		r->cap = nc;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+}
+
+/* Grows *buf towards limit + 1 (one byte past the limit proves the body
+ * too big).  Returns 0 or -ENOMEM. */
+static int grow_out(char **buf, size_t *cap, size_t limit)
+{
+	size_t nc = *cap * 2;
+	char *np;
+
+	if (nc > limit + 1)
+		nc = limit + 1;
+	if ((np = realloc(*buf, nc)) == NULL)
+		return -ENOMEM;
+	*buf = np;
+	*cap = nc;
+	return 0;
+}
+
+/*
+ * Inflates the gzip data in[0..len) (one or more members) into a new
+ * buffer holding at most limit bytes.  Returns 0 with *out owned by the
+ * caller, 1 when the data inflates beyond limit (a gzip bomb stops there),
+ * -1 when it is not valid gzip, -ENOMEM.
+ */
+static int gunzip_bounded(const char *in, size_t len, size_t limit,
+			  char **out, size_t *outlen)
+{
+	z_stream z;
+	size_t cap = len * 4 > 65536 ? len * 4 : 65536, have = 0;
+	char *buf;
+	int rc = -1, zr;
+
+	if (cap > limit + 1)
+		cap = limit + 1;
+	memset(&z, 0, sizeof(z));
+	if ((buf = malloc(cap)) == NULL)
+		return -ENOMEM;
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+		free(buf);
+		return -ENOMEM;
+	}
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	for (;;) {
+		if (have == cap && (rc = grow_out(&buf, &cap, limit)) != 0)
+			break;
+		z.next_out = (Bytef *)buf + have;
+		z.avail_out = (uInt)(cap - have);
+		zr = inflate(&z, Z_NO_FLUSH);
+		have = cap - z.avail_out;
+		if (have > limit) {
+			rc = 1;
+			break;
+		}
+		if (zr == Z_STREAM_END && z.avail_in == 0) {
+			rc = 0;
+			break;
+		}
+		if (zr == Z_STREAM_END) {
+			inflateReset(&z); /* another member follows */
+			continue;
+		}
+		if (zr == Z_OK || (zr == Z_BUF_ERROR && z.avail_out == 0))
+			continue;
+		rc = -1; /* corrupt, or cut short */
+		break;
+	}
+	inflateEnd(&z);
+	if (rc != 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*outlen = have;
+	return 0;
+}
+
+static int is_blank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static void note_bad(struct ireq *r, size_t line, int err, const char *why)
+{
+	r->bad++;
+	if (r->bad > ERRORS_LISTED)
+		return;
+	sb_fmt(&r->errs, ",{\"line\":%zu,\"code\":\"%s\",\"error\":", line,
+	       code_name(err));
+	sb_json_str(&r->errs, why);
+	sb_str(&r->errs, "}");
+}
+
+/* Room for one more event of up to len bytes.  Returns 0 or -ENOMEM. */
+static int reserve_event(struct ireq *r, size_t len)
+{
+	size_t need = r->alen + len + VALIDATE_SLACK;
+
+	if (r->n == r->icap) {
+		size_t nc = r->icap ? r->icap * 2 : 64;
+		void *np = realloc(r->items, nc * sizeof(*r->items));
+
+		if (np == NULL)
+			return -ENOMEM;
+		r->items = np;
+		r->icap = nc;
+	}
+	if (need > r->acap) {
+		size_t nc = r->acap * 2 > need ? r->acap * 2 : need;
+		char *np = realloc(r->arena, nc);
+
+		if (np == NULL)
+			return -ENOMEM;
+		r->arena = np;
+		r->acap = nc;
+	}
+	return 0;
+}
+
+/* Validates one line; a valid event goes into the arena (its data field
+ * holds the offset until the body is done: the arena may move). */
+static int take_line(struct ireq *r, const struct validate_opts *vo,
+		     const char *p, size_t len, size_t line)
+{
+	struct spool_item *it;
+	char why[256];
+	size_t outlen;
+	int rc;
+
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	if (is_blank(p, len))
+		return 0;
+	if ((rc = reserve_event(r, len)) != 0)
+		return rc;
+	it = &r->items[r->n];
+	rc = validate_event(p, len, vo, r->arena + r->alen,
+			    r->acap - r->alen, &outlen, &it->event_ms, why,
+			    sizeof(why));
+	if (rc != 0) {
+		note_bad(r, line, rc, why);
+		return 0;
+	}
+	it->data = (const char *)(uintptr_t)r->alen;
+	it->len = outlen;
+	r->alen += outlen;
+	r->n++;
+	return 0;
+}
+
+/* Validates every line of the body p[0..len).  Returns 0 or -ENOMEM. */
+static int take_body(struct ireq *r, const char *p, size_t len)
+{
+	const spoolship_spool *s = r->ig->s;
+	struct validate_opts vo;
+	size_t start = 0, line = 0;
+	int rc = 0;
+
+	vo.now_ms = clock_wall_ms();
+	vo.max_age_ms = s->o.max_age_ms;
+	vo.fill_time = s->o.fill_time;
+	vo.max_bytes = SPOOLSHIP_MAX_EVENT_BYTES;
+	r->acap = len + 4096;
+	if ((r->arena = malloc(r->acap)) == NULL)
+		return -ENOMEM;
+	while (start < len && rc == 0) {
+		const char *nl = memchr(p + start, '\n', len - start);
+		size_t end = nl != NULL ? (size_t)(nl - p) : len;
+
+		rc = take_line(r, &vo, p + start, end - start, ++line);
+		start = end + 1;
+	}
+	for (size_t i = 0; i < r->n && rc == 0; i++)
+		r->items[i].data = r->arena + (uintptr_t)r->items[i].data;
+	return rc;
+}
+
+/* Reads the body: 0 when its events are ready for the spool, else the
+ * answer is set. */
+static int prepare_events(struct ireq *r)
+{
+	struct ingest *ig = r->ig;
+	char *plain = NULL, m[128];
+	const char *body = r->body != NULL ? r->body : "";
+	size_t len = r->len;
+	int rc = 0;
+
+	if (r->over) {
+		snprintf(m, sizeof(m), "request body over %zu bytes",
+			 ig->max_body);
+		set_answer(r, MHD_HTTP_CONTENT_TOO_LARGE, m);
+		return -1;
+	}
+	if (r->gzip) {
+		rc = gunzip_bounded(body, len, ig->max_body, &plain, &len);
+		if (rc == 1) {
+			snprintf(m, sizeof(m), "request body over %zu bytes "
+				 "after decompression", ig->max_body);
+			set_answer(r, MHD_HTTP_CONTENT_TOO_LARGE, m);
+		} else if (rc == -1) {
+			set_answer(r, MHD_HTTP_BAD_REQUEST, "invalid gzip body");
+		}
+		if (rc != 0)
+			goto out;
+		body = plain;
+	}
+	rc = take_body(r, body, len);
+out:
+	free(plain);
+	if (rc == -ENOMEM) {
+		set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+		r->retry = 1;
+	}
+	return rc;
+}
+
+/* After validation: the request's fate when it need not reach the spool,
+ * else 0. */
+static int judge_events(struct ireq *r)
+{
+	struct ingest *ig = r->ig;
+
+	if (r->bad > 0) {
+		spool_count_rejected(ig->s, r->bad);
+		atomic_fetch_add(&ig->rejected, r->bad);
+	}
+	if (r->n == 0 && r->bad == 0) {
+		set_answer(r, MHD_HTTP_BAD_REQUEST, "no events in the "
+			   "request body");
+		return -1;
+	}
+	if (r->bad > 0 && (ig->reject_all || r->n == 0)) {
+		set_bad_answer(r, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* Hands the events to the committer and suspends the connection until
+ * their txn is durable (or failed); MHD calls on_access again then. */
+static enum MHD_Result submit(struct ireq *r)
+{
+	struct ingest *ig = r->ig;
+	struct job *j = &r->job;
+
+	j->conn = r->conn;
+	j->stream = r->stream;
+	j->items = r->items;
+	j->n = r->n;
+	j->bytes = r->alen;
+	pthread_mutex_lock(&ig->mu);
+	if (ig->stopping) {
+		pthread_mutex_unlock(&ig->mu);
+		set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
+		r->retry = 1;
+		return deliver(r);
+	}
+	/* Suspended before the committer can see it: its resume always
+	 * comes after. */
+	MHD_suspend_connection(r->conn);
+	if (ig->tail != NULL)
+		ig->tail->next = j;
+	else
+		ig->head = j;
+	ig->tail = j;
+	r->queued = 1;
+	pthread_cond_signal(&ig->cv);
+	pthread_mutex_unlock(&ig->mu);
+	return MHD_YES;
+}
+
+/* The answer once the committer is done with r's events. */
+static enum MHD_Result answer_commit(struct ireq *r)
+{
+	int rc = r->job.rc;
+
+	if (rc == 0) {
+		atomic_fetch_add(&r->ig->accepted, r->n);
+		if (r->bad > 0) {
+			set_bad_answer(r, r->n);
+		} else {
+			r->status = MHD_HTTP_OK;
+			r->msg.len = 0;
+		}
+	} else if (rc == SPOOLSHIP_ESPOOL_FULL) {
+		set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "spool full");
+		r->retry = 1;
+	} else {
+		set_answer(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			   spoolship_strerror(rc));
+		log_error(r->ig->log, "ingest: appending to the spool failed "
+			  "table=%s events=%zu error=\"%s\"", r->stream, r->n,
+			  spoolship_strerror(rc));
+	}
+	return deliver(r);
+}
+
+/* The whole request is in. */
+static enum MHD_Result finish(struct ireq *r)
+{
+	conn_deadline(r->ig, r->conn, 0);
+	if (r->status == 0 && r->route == R_HEALTH)
+		set_health_answer(r);
+	if (r->status == 0 && prepare_events(r) == 0 && judge_events(r) == 0)
+		return submit(r);
+	return deliver(r);
+}
+
+/* ---- libmicrohttpd callbacks -------------------------------------------- */
+
+static enum MHD_Result begin(struct ingest *ig, struct MHD_Connection *c,
+			     const char *url, const char *method,
+			     void **con_cls)
+{
+	struct ireq *r = calloc(1, sizeof(*r));
+	uint64_t clen;
+	int body;
+
+	if (r == NULL)
+		return MHD_NO;
+	r->ig = ig;
+	r->conn = c;
+	*con_cls = r;
+	body = announced_body(c, &clen);
+	route_request(r, url, method, clen);
+	/* Refused from the headers.  A body within the limit is read and
+	 * dropped, and answered after it, as clients that send it all
+	 * before they read expect; a larger or a chunked one is answered
+	 * now, and MHD closes the connection afterwards. */
+	if (r->status != 0 && body && (clen == 0 || clen > ig->max_body))
+		return deliver(r);
+	return MHD_YES;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
+				 const char *url, const char *method,
+				 const char *version, const char *upload,
+				 size_t *upload_size, void **con_cls)
+{
+	struct ireq *r = *con_cls;
+
+	(void)version;
+	if (r == NULL)
+		return begin(cls, c, url, method, con_cls);
+	if (*upload_size != 0) {
+		absorb(r, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->queued)
+		return answer_commit(r);
+	return finish(r);
+}
+
+static void req_free(struct ireq *r)
+{
+	free(r->body);
+	free(r->arena);
+	free(r->items);
+	sb_free(&r->msg);
+	sb_free(&r->errs);
+	free(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct ingest *ig = cls;
+
+	if (*con_cls != NULL)
+		req_free(*con_cls);
+	*con_cls = NULL;
+	/* The next request on this connection has the same time. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		conn_deadline(ig, c, ig->timeout_ms);
+}
+
+/* What libmicrohttpd says while starting (cannot bind, ...) is a
+ * warning; once it runs, mostly clients going away: debug.  Except the
+ * connection limit, a warning at most every LIMIT_LOG_MS. */
+static int mhd_log_level(struct ingest *ig, const char *msg)
+{
+	int64_t now = clock_mono_ms(), next;
+
+	if (!atomic_load(&ig->running))
+		return LOG_LVL_WARN;
+	if (strstr(msg, "limit") == NULL)
+		return LOG_LVL_DEBUG;
+	next = atomic_load(&ig->next_limit_log);
+	if (now < next || !atomic_compare_exchange_strong(
+				  &ig->next_limit_log, &next,
+				  now + LIMIT_LOG_MS))
+		return LOG_LVL_DEBUG;
+	return LOG_LVL_WARN;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	LOG_PRINTF(2, 0);
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct ingest *ig = cls;
+	char msg[512], q[600];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	log_quote(msg, q, sizeof(q));
+	log_emit(ig->log, mhd_log_level(ig, msg),
+		 "ingest: libmicrohttpd says msg=%s", q);
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+/* Splits HOST:PORT or [V6]:PORT (config.c has checked the form). */
+static int split_listen(const char *listen, char *host, size_t hostlen,
+			const char **port)
+{
+	const char *end;
+	size_t n;
+
+	if (listen[0] == '[') {
+		end = strchr(listen, ']');
+		if (end == NULL || end[1] != ':')
+			return SPOOLSHIP_EINVAL;
+		listen++;
+		*port = end + 2;
+	} else {
+		end = strrchr(listen, ':');
+		if (end == NULL)
+			return SPOOLSHIP_EINVAL;
+		*port = end + 1;
+	}
+	n = (size_t)(end - listen);
+	if (n == 0 || n >= hostlen)
+		return SPOOLSHIP_EINVAL;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	return 0;
+}
+
+static int resolve(const char *listen, struct sockaddr_storage *ss,
+		   int *v6)
+{
+	struct addrinfo hints, *res = NULL;
+	const char *port;
+	char host[256];
+	int rc = split_listen(listen, host, sizeof(host), &port);
+
+	if (rc != 0)
+		return rc;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
+		return SPOOLSHIP_EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*v6 = res->ai_family == AF_INET6;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int copy_settings(struct ingest *ig, const struct config *c)
+{
+	const char *tok = c->ingest.token;
+
+	ig->has_token = tok != NULL && *tok != '\0';
+	if (ig->has_token && digest(tok, strlen(tok), ig->token_digest) != 0)
+		return -ENOMEM;
+	ig->max_body = (size_t)c->ingest.max_body_bytes;
+	ig->reject_all = c->ingest.partial == CONFIG_PARTIAL_REJECT_ALL;
+	ig->timeout_ms = c->ingest.connection_timeout_ms;
+	ig->map_id = calloc(c->ntables + 1, sizeof(char *));
+	ig->map_name = calloc(c->ntables + 1, sizeof(char *));
+	if (ig->map_id == NULL || ig->map_name == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->ntables; i++) {
+		const struct config_table *t = &c->tables[i];
+
+		if (t->id == NULL || *t->id == '\0')
+			continue;
+		ig->map_id[ig->nmap] = strdup(t->id);
+		ig->map_name[ig->nmap] = strdup(t->name);
+		ig->nmap++;
+		if (ig->map_id[ig->nmap - 1] == NULL ||
+		    ig->map_name[ig->nmap - 1] == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void ingest_free(struct ingest *ig)
+{
+	for (size_t i = 0; i < ig->nmap; i++) {
+		free(ig->map_id[i]);
+		free(ig->map_name[i]);
+	}
+	free(ig->map_id);
+	free(ig->map_name);
+	free(ig->gitems);
+	pthread_cond_destroy(&ig->cv);
+	pthread_mutex_destroy(&ig->mu);
+	pthread_mutex_destroy(&ig->cmu);
+	OPENSSL_cleanse(ig->token_digest, sizeof(ig->token_digest));
+	free(ig);
+}
+
+static struct ingest *ingest_alloc(void)
+{
+	struct ingest *ig = calloc(1, sizeof(*ig));
+	pthread_condattr_t ca;
+
+	if (ig == NULL)
+		return NULL;
+	pthread_mutex_init(&ig->mu, NULL);
+	pthread_mutex_init(&ig->cmu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ig->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return ig;
+}
+
+static int start_mhd(struct ingest *ig, const struct config *c)
+{
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned tmo_s = (unsigned)((c->ingest.connection_timeout_ms + 999) /
+				    1000);
+	const union MHD_DaemonInfo *di;
+	int v6 = 0, rc;
+
+	if ((rc = resolve(c->ingest.listen, &ss, &v6)) != 0) {
+		log_error(ig->log, "ingest: cannot resolve the listen address "
+			  "listen=%s", c->ingest.listen);
+		return rc;
+	}
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	errno = 0;
+	ig->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, ig,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, ig,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)INGEST_THREADS,
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)c->ingest.max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, tmo_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, ig,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, ig,
+		MHD_OPTION_END);
+	if (ig->mhd == NULL) {
+		rc = errno != 0 ? -errno : -EIO;
+		log_error(ig->log, "ingest: cannot listen listen=%s error=\"%s\"",
+			  c->ingest.listen, spoolship_strerror(rc));
+		return rc;
+	}
+	atomic_store(&ig->running, 1);
+	di = MHD_get_daemon_info(ig->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	ig->port = di != NULL ? di->port : 0;
+	return 0;
+}
+
+int ingest_start(const struct config *c, spoolship_spool *s,
+		 struct logger *lg, struct ingest **out)
+{
+	struct ingest *ig;
+	int rc;
+
+	*out = NULL;
+	if (c->ingest.listen == NULL || c->ingest.listen[0] == '\0')
+		return 0;
+	if ((ig = ingest_alloc()) == NULL)
+		return -ENOMEM;
+	ig->s = s;
+	ig->log = lg;
+	if ((rc = copy_settings(ig, c)) != 0)
+		goto err;
+	rc = -pthread_create(&ig->committer, NULL, committer_main, ig);
+	if (rc != 0)
+		goto err;
+	ig->committer_running = 1;
+	if ((rc = start_mhd(ig, c)) != 0)
+		goto err;
+	log_info(ig->log, "ingest listening listen=%s port=%u auth=%s "
+		 "max_body_bytes=%zu partial=%s", c->ingest.listen, ig->port,
+		 ig->has_token ? "bearer" : "none", ig->max_body,
+		 ig->reject_all ? "reject_all" : "accept_valid");
+	*out = ig;
+	return 0;
+err:
+	ingest_stop(ig);
+	return rc;
+}
+
+unsigned ingest_port(const struct ingest *ig)
+{
+	return ig != NULL ? ig->port : 0;
+}
+
+void ingest_stats(struct ingest *ig, struct ingest_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (ig == NULL)
+		return;
+	st->requests = atomic_load(&ig->requests);
+	st->events_accepted = atomic_load(&ig->accepted);
+	st->events_rejected = atomic_load(&ig->rejected);
+	st->commits = atomic_load(&ig->commits);
+	st->cut_off = atomic_load(&ig->cut_off);
+}
+
+void ingest_stop(struct ingest *ig)
+{
+	MHD_socket lfd = MHD_INVALID_SOCKET;
+	struct ingest_stats st;
+
+	if (ig == NULL)
+		return;
+	if (ig->mhd != NULL)
+		lfd = MHD_quiesce_daemon(ig->mhd);
+	/* Every request already handed over is committed and resumed
+	 * before the daemon stops: MHD must not stop with a connection
+	 * suspended. */
+	pthread_mutex_lock(&ig->mu);
+	ig->stopping = 1;
+	pthread_cond_broadcast(&ig->cv);
+	pthread_mutex_unlock(&ig->mu);
+	if (ig->committer_running)
+		pthread_join(ig->committer, NULL);
+	if (ig->mhd != NULL) {
+		MHD_stop_daemon(ig->mhd);
+		if (lfd != MHD_INVALID_SOCKET)
+			close(lfd);
+		ingest_stats(ig, &st);
+		log_info(ig->log, "ingest stopped requests=%llu "
+			 "events_accepted=%llu events_rejected=%llu "
+			 "commits=%llu",
+			 (unsigned long long)st.requests,
+			 (unsigned long long)st.events_accepted,
+			 (unsigned long long)st.events_rejected,
+			 (unsigned long long)st.commits);
+	}
+	ingest_free(ig);
+}

@@ -1,0 +1,627 @@
+/*
+ * spool_dead.c - the dead store's ways out: select (for list and
+ * export), requeue to the end of a stream, purge.  Every move and delete
+ * is counted in meta in the txn that does it; a record that fails its
+ * check is never requeued as an event.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "errf.h"
+#include "spool.h"
+#include "validate.h"
+
+#define DEAD_TXN_MAX 1024    /* events moved or deleted per txn */
+#define DEAD_SCAN_MAX 65536  /* records looked at per write txn */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t nc = *cap ? *cap : 16;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (nc < need)
+		nc *= 2;
+	np = realloc(*p, nc * elem);
+	if (np == NULL)
+		return -ENOMEM;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A filter made ready for a walk: its sequences sorted, its table's
+ * stream id looked up in the walk's txn. */
+struct dfilt {
+	const struct dead_filter *f;
+	uint64_t *seqs; /* sorted copy, or NULL */
+	size_t nseqs;
+	uint32_t stream;
+	int none;       /* the table does not exist: nothing matches */
+};
+
+static int dfilt_init(struct dfilt *df, const struct dead_filter *f)
+{
+	memset(df, 0, sizeof(*df));
+	df->f = f;
+	if (f == NULL || f->seqs == NULL || f->nseqs == 0)
+		return 0;
+	df->seqs = malloc(f->nseqs * sizeof(*df->seqs));
+	if (df->seqs == NULL)
+		return -ENOMEM;
+	memcpy(df->seqs, f->seqs, f->nseqs * sizeof(*df->seqs));
+	qsort(df->seqs, f->nseqs, sizeof(*df->seqs), cmp_u64);
+	df->nseqs = f->nseqs;
+	return 0;
+}
+
+static int dfilt_table(spoolship_spool *s, MDB_txn *txn, struct dfilt *df)
+{
+	struct stream_row row;
+	int rc;
+
+	df->none = 0;
+	if (df->f == NULL || df->f->table == NULL)
+		return 0;
+	rc = stream_get(s, txn, df->f->table, &row);
+	if (rc == SPOOLSHIP_ENOTFOUND) {
+		df->none = 1;
+		return 0;
+	}
+	df->stream = row.id;
+	return rc;
+}
+
+/* The first dead sequence a walk needs to look at. */
+static uint64_t dfilt_first(const struct dfilt *df)
+{
+	return df->nseqs > 0 ? df->seqs[0] : 1;
+}
+
+/* 1 when dseq lies past every sequence the filter names. */
+static int dfilt_past(const struct dfilt *df, uint64_t dseq)
+{
+	return df->nseqs > 0 && dseq > df->seqs[df->nseqs - 1];
+}
+
+static int dfilt_has_seq(const struct dfilt *df, uint64_t dseq)
+{
+	return df->nseqs == 0 || bsearch(&dseq, df->seqs, df->nseqs,
+					 sizeof(*df->seqs), cmp_u64) != NULL;
+}
+
+/* Does a sound dead record match? */
+static int dfilt_match(const struct dfilt *df, uint64_t dseq,
+		       const struct dead_record *d)
+{
+	const struct dead_filter *f = df->f;
+
+	if (df->none || !dfilt_has_seq(df, dseq))
+		return 0;
+	if (f == NULL)
+		return 1;
+	return (f->reason == 0 || d->reason == f->reason) &&
+	       (f->table == NULL || d->stream == df->stream) &&
+	       (f->died_before_ms == 0 || d->dead_ms < f->died_before_ms);
+}
+
+/* A damaged dead record matches only a filter that asks nothing it
+ * would have to read from the record. */
+static int dfilt_match_damaged(const struct dfilt *df, uint64_t dseq)
+{
+	const struct dead_filter *f = df->f;
+
+	if (df->none || !dfilt_has_seq(df, dseq))
+		return 0;
+	return f == NULL || (f->reason == 0 && f->table == NULL &&
+			     f->died_before_ms == 0);
+}
+
+/* Positions c on the first dead record at or after from.  On success k
+ * points at the key in the page, not at the local buffer. */
+static int seek_dead(MDB_cursor *c, uint64_t from, MDB_val *k, MDB_val *d)
+{
+	unsigned char buf[DEAD_KEY_LEN];
+
+	put_be64(buf, from);
+	k->mv_size = sizeof(buf);
+	k->mv_data = buf;
+	return mdb_cursor_get(c, k, d, MDB_SET_RANGE);
+}
+
+/* ---- stream names ------------------------------------------------------ */
+
+struct name_of {
+	uint32_t id;
+	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
+};
+
+/* Reads every stream's id and name: dead records name their stream by
+ * id, and a walk over many of them should not scan the table each time. */
+static int names_load(spoolship_spool *s, MDB_txn *txn, struct name_of **out,
+		      size_t *n)
+{
+	struct name_of *v = NULL;
+	size_t cap = 0;
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc = mdb_cursor_open(txn, s->streams, &c);
+
+	*n = 0;
+	if (rc != 0)
+		return spool_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (d.mv_size != STREAM_ROW_LEN ||
+		    k.mv_size > SPOOLSHIP_MAX_TABLE_LEN)
+			continue;
+		if ((rc = grow((void **)&v, &cap, *n + 1, sizeof(*v))) != 0)
+			break;
+		v[*n].id = get_be32(d.mv_data);
+		memcpy(v[*n].name, k.mv_data, k.mv_size);
+		v[*n].name[k.mv_size] = '\0';
+		(*n)++;
+	}
+	mdb_cursor_close(c);
+	*out = v;
+	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+}
+
+static const char *name_find(const struct name_of *v, size_t n, uint32_t id,
+			     char *fallback, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return v[i].name;
+	snprintf(fallback, len, "#%u", id);
+	return fallback;
+}
+
+/* ---- select ------------------------------------------------------------ */
+
+int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
+		      size_t max, spool_dead_fn *fn, void *arg)
+{
+	struct name_of *names = NULL;
+	struct dfilt df;
+	size_t nnames = 0, shown = 0;
+	char fallback[16];
+	MDB_txn *txn = NULL;
+	MDB_cursor *c = NULL;
+	MDB_val k, d;
+	int rc, res = 0;
+
+	if ((rc = dfilt_init(&df, f)) != 0)
+		return rc;
+	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
+		goto out;
+	if ((rc = dfilt_table(s, txn, &df)) != 0 ||
+	    (rc = names_load(s, txn, &names, &nnames)) != 0)
+		goto out;
+	if (df.none)
+		goto out;
+	if ((rc = mdb_cursor_open(txn, s->dead, &c)) != 0) {
+		rc = spool_err(rc);
+		goto out;
+	}
+	for (rc = seek_dead(c, dfilt_first(&df), &k, &d);
+	     rc == 0 && res == 0 && (max == 0 || shown < max);
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		struct dead_record dr;
+		uint64_t dseq;
+
+		if (k.mv_size != DEAD_KEY_LEN)
+			continue;
+		dseq = get_be64(k.mv_data);
+		if (dfilt_past(&df, dseq))
+			break;
+		if (dead_record_decode(d.mv_data, d.mv_size, &dr, NULL, 0) ||
+		    !dfilt_match(&df, dseq, &dr))
+			continue;
+		res = fn(arg, dseq, &dr,
+			 name_find(names, nnames, dr.stream, fallback,
+				   sizeof(fallback)));
+		shown++;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : spool_err(rc);
+out:
+	if (c != NULL)
+		mdb_cursor_close(c);
+	if (txn != NULL)
+		spool_txn_abort(s, txn);
+	free(names);
+	free(df.seqs);
+	return res != 0 ? res : rc;
+}
+
+/* ---- the event of a dead record ---------------------------------------- */
+
+/* 1 when data is an event exactly as validation at the door stores it. */
+static int stored_form(const char *data, size_t len, int64_t *event_ms)
+{
+	struct validate_opts vo = { clock_wall_ms(), 0, 0,
+				    SPOOLSHIP_MAX_EVENT_BYTES };
+	size_t outlen = 0;
+	char *out;
+	int ok;
+
+	if (len == 0 || len > SPOOLSHIP_MAX_EVENT_BYTES)
+		return 0;
+	out = malloc(len + VALIDATE_SLACK);
+	if (out == NULL)
+		return -ENOMEM;
+	ok = validate_event(data, len, &vo, out, len + VALIDATE_SLACK, &outlen,
+			    event_ms, NULL, 0) == 0 &&
+	     outlen == len && memcmp(out, data, len) == 0;
+	free(out);
+	return ok;
+}
+
+int spool_dead_event(const struct dead_record *d, const char **data,
+		     size_t *len, int64_t *event_ms, char *why, size_t whylen)
+{
+	struct record inner;
+	char reason[128];
+	int rc;
+
+	if (d->reason != DEAD_CORRUPT) {
+		*data = d->r.data;
+		*len = d->r.len;
+		*event_ms = d->r.event_ms;
+		return 0;
+	}
+	/* A corrupt record was moved as it was: header, CRC and all. */
+	if (record_decode(d->r.data, d->r.len, &inner, reason,
+			  sizeof(reason)) == 0) {
+		*data = inner.data;
+		*len = inner.len;
+		*event_ms = inner.event_ms;
+		return 0;
+	}
+	rc = stored_form(d->r.data, d->r.len, event_ms);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		*data = d->r.data;
+		*len = d->r.len;
+		return 0;
+	}
+	return errf(why, whylen, SPOOLSHIP_ECORRUPT,
+		    "its bytes still fail their check (%s)", reason);
+}
+
+/* ---- requeue ----------------------------------------------------------- */
+
+struct refusal {
+	uint64_t dseq;
+	char why[160];
+};
+
+/* A stream's row as this txn changes it. */
+struct touched {
+	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
+	struct stream_row row;
+};
+
+struct rq_job {
+	struct dfilt df;
+	uint64_t from;      /* first dead sequence this txn looks at */
+	int64_t now_ms;
+	/* results of one txn: reset when it (re)starts */
+	uint64_t next;      /* where the next txn starts; 0 = done */
+	uint64_t moved;
+	struct refusal *ref;
+	size_t nref, ref_cap;
+	struct touched *st;
+	size_t nst, st_cap;
+	char *buf;          /* the event being moved, copied out */
+	size_t buf_cap;
+};
+
+static int refuse(struct rq_job *j, uint64_t dseq, const char *why)
+{
+	int rc = grow((void **)&j->ref, &j->ref_cap, j->nref + 1,
+		      sizeof(*j->ref));
+
+	if (rc != 0)
+		return rc;
+	j->ref[j->nref].dseq = dseq;
+	snprintf(j->ref[j->nref].why, sizeof(j->ref[j->nref].why), "%s",
+		 why);
+	j->nref++;
+	return 0;
+}
+
+/* The row of stream id as this txn has it; *row NULL when it is gone. */
+static int touched_row(spoolship_spool *s, MDB_txn *txn, struct rq_job *j,
+		       uint32_t id, struct stream_row **row)
+{
+	struct touched *t;
+	int rc;
+
+	*row = NULL;
+	for (size_t i = 0; i < j->nst; i++) {
+		if (j->st[i].row.id == id) {
+			*row = &j->st[i].row;
+			return 0;
+		}
+	}
+	rc = grow((void **)&j->st, &j->st_cap, j->nst + 1, sizeof(*j->st));
+	if (rc != 0)
+		return rc;
+	t = &j->st[j->nst];
+	rc = stream_name_of(s, txn, id, t->name);
+	if (rc == SPOOLSHIP_ENOTFOUND)
+		return 0;
+	if (rc != 0 || (rc = stream_get(s, txn, t->name, &t->row)) != 0)
+		return rc;
+	j->nst++;
+	*row = &t->row;
+	return 0;
+}
+
+/* Appends one event to the end of its stream. */
+static int rq_append(spoolship_spool *s, MDB_txn *txn, struct rq_job *j,
+		     struct stream_row *row, int64_t event_ms, size_t len)
+{
+	unsigned char key[EVENT_KEY_LEN];
+	MDB_val k = { sizeof(key), key };
+	MDB_val v = { RECORD_HDR_LEN + len, NULL };
+	int rc;
+
+	event_key(key, row->id, row->next_seq);
+	rc = mdb_put(txn, s->events, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE);
+	if (rc != 0)
+		return rc == MDB_KEYEXIST ? SPOOLSHIP_ECORRUPT : spool_err(rc);
+	record_encode(v.mv_data, event_ms, j->now_ms, j->buf, len);
+	row->next_seq++;
+	row->pending_events++;
+	row->pending_bytes += len;
+	return 0;
+}
+
+/* Requeues one sound dead record; the cursor stays on it.  *done is 1
+ * when it moved (the caller deletes it), 0 when it was refused. */
+static int rq_one(spoolship_spool *s, MDB_txn *txn, struct rq_job *j,
+		  uint64_t dseq, const struct dead_record *dr, int *done)
+{
+	struct stream_row *row;
+	const char *data;
+	size_t len;
+	int64_t event_ms;
+	char why[160];
+	int rc;
+
+	*done = 0;
+	rc = spool_dead_event(dr, &data, &len, &event_ms, why, sizeof(why));
+	if (rc == SPOOLSHIP_ECORRUPT)
+		return refuse(j, dseq, why);
+	if (rc != 0)
+		return rc;
+	/* Copy it out: the dead page it lies in may be touched by the
+	 * writes below (LMDB may spill dirty pages). */
+	if ((rc = grow((void **)&j->buf, &j->buf_cap, len, 1)) != 0)
+		return rc;
+	memcpy(j->buf, data, len);
+	if ((rc = touched_row(s, txn, j, dr->stream, &row)) != 0)
+		return rc;
+	if (row == NULL) {
+		snprintf(why, sizeof(why), "its stream #%u no longer exists",
+			 dr->stream);
+		return refuse(j, dseq, why);
+	}
+	if ((rc = rq_append(s, txn, j, row, event_ms, len)) != 0)
+		return rc;
+	*done = 1;
+	return 0;
+}
+
+static int rq_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	struct rq_job *j = arg;
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t scanned = 0;
+	uint64_t dseq = 0;
+	int rc;
+
+	j->next = 0;
+	j->moved = 0;
+	j->nref = 0;
+	j->nst = 0;
+	if ((rc = dfilt_table(s, txn, &j->df)) != 0)
+		return rc;
+	if (j->df.none)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, s->dead, &c)) != 0)
+		return spool_err(rc);
+	rc = seek_dead(c, j->from, &k, &d);
+	while (rc == 0) {
+		struct dead_record dr;
+		char why[128];
+		int done = 0;
+
+		if (k.mv_size != DEAD_KEY_LEN) {
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+			continue;
+		}
+		dseq = get_be64(k.mv_data);
+		if (dfilt_past(&j->df, dseq))
+			break;
+		if (j->moved + j->nref >= DEAD_TXN_MAX ||
+		    scanned >= DEAD_SCAN_MAX) {
+			j->next = dseq; /* the next txn goes on from here */
+			break;
+		}
+		scanned++;
+		if (dead_record_decode(d.mv_data, d.mv_size, &dr, why,
+				       sizeof(why)) != 0) {
+			if (dfilt_match_damaged(&j->df, dseq)) {
+				char w[160];
+
+				snprintf(w, sizeof(w), "the dead record is "
+					 "damaged (%s)", why);
+				rc = refuse(j, dseq, w);
+			}
+		} else if (dfilt_match(&j->df, dseq, &dr)) {
+			rc = rq_one(s, txn, j, dseq, &dr, &done);
+		}
+		if (rc != 0)
+			break;
+		if (!done) {
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+			continue;
+		}
+		j->moved++;
+		/* Delete, then seek again: after a delete LMDB's cursor
+		 * position is not dependable (see del_range). */
+		if ((rc = mdb_cursor_del(c, 0)) == 0)
+			rc = seek_dead(c, dseq + 1, &k, &d);
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return spool_norm(rc);
+	for (size_t i = 0; i < j->nst; i++)
+		if ((rc = stream_put(s, txn, j->st[i].name, &j->st[i].row)))
+			return rc;
+	return meta_add(s, txn, META_REQUEUED, j->moved);
+}
+
+int spool_dead_requeue(spoolship_spool *s, const struct dead_filter *f,
+		       spool_refuse_fn *on_refuse, void *arg,
+		       uint64_t *requeued, uint64_t *refused)
+{
+	struct rq_job j;
+	uint64_t nmoved = 0, nref = 0;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	if (s == NULL || (f != NULL && f->reason > DEAD_REASON_MAX))
+		return SPOOLSHIP_EINVAL;
+	if ((rc = dfilt_init(&j.df, f)) != 0)
+		return rc;
+	j.from = dfilt_first(&j.df);
+	for (;;) {
+		j.now_ms = clock_wall_ms();
+		rc = spool_write(s, 1, rq_txn, &j);
+		if (rc != 0)
+			break;
+		nmoved += j.moved;
+		nref += j.nref;
+		for (size_t i = 0; on_refuse != NULL && i < j.nref; i++)
+			on_refuse(arg, j.ref[i].dseq, j.ref[i].why);
+		if (j.next == 0)
+			break;
+		j.from = j.next;
+	}
+	free(j.df.seqs);
+	free(j.ref);
+	free(j.st);
+	free(j.buf);
+	if (requeued != NULL)
+		*requeued = nmoved;
+	if (refused != NULL)
+		*refused = nref;
+	return rc;
+}
+
+/* ---- purge ------------------------------------------------------------- */
+
+struct purge_job {
+	struct dfilt df;
+	uint64_t from;
+	uint64_t next;    /* 0 = done */
+	uint64_t deleted; /* by this txn */
+};
+
+static int purge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	struct purge_job *j = arg;
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t scanned = 0;
+	int rc;
+
+	j->next = 0;
+	j->deleted = 0;
+	if ((rc = dfilt_table(s, txn, &j->df)) != 0)
+		return rc;
+	if (j->df.none)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, s->dead, &c)) != 0)
+		return spool_err(rc);
+	rc = seek_dead(c, j->from, &k, &d);
+	while (rc == 0) {
+		struct dead_record dr;
+		uint64_t dseq;
+		int match;
+
+		if (k.mv_size != DEAD_KEY_LEN) {
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+			continue;
+		}
+		dseq = get_be64(k.mv_data);
+		if (dfilt_past(&j->df, dseq))
+			break;
+		if (j->deleted >= DEAD_TXN_MAX || scanned >= DEAD_SCAN_MAX) {
+			j->next = dseq;
+			break;
+		}
+		scanned++;
+		if (dead_record_decode(d.mv_data, d.mv_size, &dr, NULL, 0))
+			match = dfilt_match_damaged(&j->df, dseq);
+		else
+			match = dfilt_match(&j->df, dseq, &dr);
+		if (!match) {
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+			continue;
+		}
+		j->deleted++;
+		if ((rc = mdb_cursor_del(c, 0)) == 0)
+			rc = seek_dead(c, dseq + 1, &k, &d);
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return spool_norm(rc);
+	return meta_add(s, txn, META_PURGED, j->deleted);
+}
+
+int spool_dead_purge(spoolship_spool *s, const struct dead_filter *f,
+		     uint64_t *purged)
+{
+	struct purge_job j;
+	uint64_t n = 0;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	if (s == NULL || (f != NULL && f->reason > DEAD_REASON_MAX))
+		return SPOOLSHIP_EINVAL;
+	if ((rc = dfilt_init(&j.df, f)) != 0)
+		return rc;
+	j.from = dfilt_first(&j.df);
+	for (;;) {
+		rc = spool_write(s, 1, purge_txn, &j);
+		if (rc != 0)
+			break;
+		n += j.deleted;
+		if (j.next == 0)
+			break;
+		j.from = j.next;
+	}
+	free(j.df.seqs);
+	if (purged != NULL)
+		*purged = n;
+	return rc;
+}
