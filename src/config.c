@@ -254,7 +254,9 @@ static const struct config_option options[] = {
 	    ingest.max_connections, "Most client connections at once."),
 	DUR("ingest", "connection_timeout", "30s", 1 * SEC, 1 * HOUR,
 	    ingest.connection_timeout_ms,
-	    "An idle client connection is closed after this long."),
+	    "A client connection is closed when it stays idle this long, "
+	    "or when one request takes longer than this to arrive (slow "
+	    "clients cannot hold connections)."),
 
 	STR("metrics", "listen", "", metrics.listen, 0,
 	    "Address serving Prometheus text at /metrics, HOST:PORT; empty "
