@@ -85,6 +85,7 @@ struct shipper {
 	int64_t next_scan, next_expire, next_auth;
 	unsigned auth_attempt;     /* failed token requests in a row */
 	size_t read_bytes;         /* since the last spool_release_pages */
+	int64_t recheck_at;        /* second look after a wake-up */
 	int64_t wake_at;           /* earliest timer found by fill() */
 	struct spool_range *acks;
 	size_t nacks, acks_cap;
@@ -933,6 +934,8 @@ int ship_step(struct shipper *sh, int64_t max_wait_ms)
 		expire_sweep(sh, now);
 	sh->wake_at = now + max_wait_ms;
 	earliest(sh, sh->next_scan);
+	if (sh->recheck_at > now)
+		earliest(sh, sh->recheck_at);
 	if (rc == 0)
 		rc = fill(sh, now);
 	if (rc != 0)
@@ -959,6 +962,10 @@ int ship_step(struct shipper *sh, int64_t max_wait_ms)
 			(void)0; /* nothing was pending */
 		/* New data may be a new stream. */
 		sh->next_scan = 0;
+		/* inotify fires on LMDB's meta-page write, a moment before the
+		 * new snapshot is published: look again shortly, or a batch
+		 * could wait for the next timer (a lost wake-up). */
+		sh->recheck_at = clock_mono_ms() + 3;
 	}
 	curl_multi_perform(sh->multi, &running);
 	reap(sh);

@@ -46,6 +46,31 @@ row "library buffered producer, 2 threads" \
 row "library spoolship_append one at a time" \
 	"$(best "$B/bench-append" one "$W/s" "$W/events.ndjson" 5000)"
 
+# The local Events-API endpoint (docs/ingest.md): N events in requests of
+# 60 over INGEST_CONNS keep-alive connections from load-ingest into
+# `spoolship run`, sync=full; its shipper has nowhere to send meanwhile.
+ingest_rate() {
+	local log="$W/ingest.log" pid port rate
+	printf '[spool]\npath = %s\nsync = full\n[ship]\nurl = %s\n%s\n%s\n[ingest]\nlisten = 127.0.0.1:0\n' \
+		"$W/s" 'http://127.0.0.1:9/v1/events/{table}' \
+		'backoff_min = 30s' 'backoff_max = 60s' > "$W/ingest.ini"
+	"$B/spoolship" run -c "$W/ingest.ini" 2>"$log" &
+	pid=$!
+	for _ in $(seq 1 200); do
+		grep -q 'ingest listening' "$log" && break
+		sleep 0.05
+	done
+	port=$(sed -n 's/.*ingest listening .*port=\([0-9]*\).*/\1/p' "$log")
+	rate=$("$B/load-ingest" -c "${INGEST_CONNS:-32}" -n $(( N / 60 )) \
+		"http://127.0.0.1:$port/v1/events/bench" |
+		sed -n 's/.*events_per_s=\([0-9]*\).*/\1/p')
+	kill -TERM "$pid"
+	wait "$pid" || true
+	echo "ingest $N ${rate:-0}"
+}
+row "ingest endpoint, 60/request, ${INGEST_CONNS:-32} connections" \
+	"$(best ingest_rate)"
+
 # 4 concurrent appenders of N/4 each: all present, verify clean.
 rm -rf "$W/s"
 split -n l/4 -d "$W/events.ndjson" "$W/part."
@@ -64,3 +89,6 @@ printf '%-44s %10s events/s  %s present, %s distinct ids; verify: %s\n' \
 	"4 concurrent spoolship append, sync=full" \
 	"$(( N * 1000000000 / (t1 - t0) ))" "$have" "$distinct" "$verify"
 [ "$have" -eq "$N" ] && [ "$distinct" -eq "$N" ]
+
+# The shipper's figures (issue 3): end to end, backlog, latency.
+"$(dirname "$0")/bench-ship.sh"
