@@ -37,12 +37,12 @@ ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -fPIC -pthread -Iinclude -Isrc \
 	$(PKG_CFLAGS) $(CFLAGS)
 LIBS = $(PKG_LIBS) -pthread
 
-LIB_SRC := errors.c clock.c record.c validate.c spool.c spool_append.c \
+LIB_SRC := errors.c clock.c array.c record.c validate.c spool.c spool_append.c \
 	spool_read.c spool_inspect.c spool_dead.c spool_compact.c producer.c
 # The daemon's modules link libcurl, inih, libcrypto and libmicrohttpd:
 # never part of the producer library.
 DAEMON_SRC := config.c log.c answer.c auth.c wake.c ship.c ship_auth.c \
-	ingest.c notify.c pidfile.c metrics.c
+	ingest.c notify.c pidfile.c metrics.c strbuf.c listen_addr.c
 CLI_SRC := cli.c cli_append.c cli_inspect.c cli_watch.c cli_run.c \
 	cli_dead.c $(DAEMON_SRC)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)

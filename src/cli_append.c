@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "cli.h"
 #include "clock.h"
 #include "spool.h"
@@ -117,22 +118,6 @@ static void *committer(void *arg)
 	return NULL;
 }
 
-static int grow(void **p, size_t *cap, size_t need)
-{
-	size_t nc = *cap ? *cap : 65536;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (nc < need)
-		nc *= 2;
-	if ((np = realloc(*p, nc)) == NULL)
-		return -ENOMEM;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
-
 static int add_msg(struct slot *sl, const char *fname, unsigned long line,
 		   const char *why)
 {
@@ -143,7 +128,8 @@ static int add_msg(struct slot *sl, const char *fname, unsigned long line,
 		return -EINVAL;
 	if ((size_t)n >= sizeof(m))
 		n = sizeof(m) - 1;
-	if (grow((void **)&sl->msgs, &sl->msgs_cap, sl->msgs_len + (size_t)n))
+	if (array_grow((void **)&sl->msgs, &sl->msgs_cap,
+		       sl->msgs_len + (size_t)n, 1))
 		return -ENOMEM;
 	memcpy(sl->msgs + sl->msgs_len, m, (size_t)n);
 	sl->msgs_len += (size_t)n;
@@ -163,7 +149,7 @@ static int validate_batch(struct appender *a, struct slot *sl)
 	sl->first_line = a->lineno[0];
 	for (size_t i = 0; i < a->n; i++)
 		need += a->ev[i].len + VALIDATE_SLACK;
-	if (grow((void **)&sl->arena, &sl->arena_cap, need) != 0)
+	if (array_grow((void **)&sl->arena, &sl->arena_cap, need, 1) != 0)
 		return -ENOMEM;
 	vo.now_ms = clock_wall_ms();
 	vo.max_age_ms = a->s->o.max_age_ms;

@@ -24,7 +24,9 @@
 #include <zlib.h>
 
 #include "clock.h"
+#include "listen_addr.h"
 #include "spool.h"
+#include "strbuf.h"
 #include "validate.h"
 
 #ifndef INGEST_THREADS
@@ -46,12 +48,6 @@
 enum route { R_OTHER = 0, R_EVENTS, R_HEALTH };
 
 /* A growable byte string, always NUL-terminated once non-empty. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
 /* One client connection as the deadline sweep sees it (MHD socket
  * context).  deadline: monotonic ms by which the request being received
  * must be complete; 0 while one is being processed. */
@@ -83,7 +79,7 @@ struct ireq {
 	unsigned status;        /* the answer once decided, else 0 */
 	const char *allow;      /* Allow header of a 405 */
 	int retry;              /* add Retry-After */
-	struct sbuf msg;        /* answer body */
+	struct strbuf msg;        /* answer body */
 	char stream[SPOOLSHIP_MAX_TABLE_LEN + 1];
 	int gzip;
 	char *body;
@@ -96,7 +92,7 @@ struct ireq {
 	struct spool_item *items;
 	size_t n, icap;
 	size_t bad;
-	struct sbuf errs;       /* entries of the answer's errors array */
+	struct strbuf errs;       /* entries of the answer's errors array */
 	struct job job;
 };
 
@@ -135,58 +131,14 @@ struct ingest {
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 256;
-		char *np;
-
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		if ((np = realloc(b->p, nc)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-static void sb_fmt(struct sbuf *b, const char *fmt, ...)
-	LOG_PRINTF(2, 3);
-
-static void sb_fmt(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n
-						       : sizeof(tmp) - 1);
-}
-
 /* s as a JSON string.  Bytes of a reason that is not valid UTF-8 (a
  * quoted piece of a bad event, or one cut short) become '?'. */
-static void sb_json_str(struct sbuf *b, const char *s)
+static void sb_json_str(struct strbuf *b, const char *s)
 {
 	size_t n = strlen(s);
 	int utf8 = validate_utf8(s, n);
 
-	sb_add(b, "\"", 1);
+	strbuf_add(b, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[8];
@@ -194,23 +146,17 @@ static void sb_json_str(struct sbuf *b, const char *s)
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			sb_add(b, esc, 2);
+			strbuf_add(b, esc, 2);
 		} else if (c < 0x20) {
 			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			sb_add(b, esc, 6);
+			strbuf_add(b, esc, 6);
 		} else if (c >= 0x80 && !utf8) {
-			sb_add(b, "?", 1);
+			strbuf_add(b, "?", 1);
 		} else {
-			sb_add(b, s + i, 1);
+			strbuf_add(b, s + i, 1);
 		}
 	}
-	sb_add(b, "\"", 1);
-}
-
-static void sb_free(struct sbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
+	strbuf_add(b, "\"", 1);
 }
 
 static int digest(const char *s, size_t n, unsigned char out[DIGEST_LEN])
@@ -579,9 +525,9 @@ static void set_answer(struct ireq *r, unsigned status, const char *message)
 {
 	r->status = status;
 	r->msg.len = 0;
-	sb_str(&r->msg, "{\"message\":");
+	strbuf_str(&r->msg, "{\"message\":");
 	sb_json_str(&r->msg, message);
-	sb_str(&r->msg, "}");
+	strbuf_str(&r->msg, "}");
 }
 
 /* 400 naming each bad line (up to ERRORS_LISTED) and the count kept. */
@@ -592,20 +538,20 @@ static void set_bad_answer(struct ireq *r, size_t accepted)
 	r->status = MHD_HTTP_BAD_REQUEST;
 	r->msg.len = 0;
 	if (accepted > 0)
-		sb_fmt(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
+		strbuf_printf(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
 		       "%zu accepted\"", r->bad, total, accepted);
 	else if (r->n > 0)
-		sb_fmt(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
+		strbuf_printf(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
 		       "none accepted (partial = reject_all)\"", r->bad,
 		       total);
 	else
-		sb_fmt(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
+		strbuf_printf(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
 		       "none accepted\"", r->bad, total);
-	sb_fmt(&r->msg, ",\"accepted\":%zu,\"rejected\":%zu,\"errors\":[",
+	strbuf_printf(&r->msg, ",\"accepted\":%zu,\"rejected\":%zu,\"errors\":[",
 	       accepted, r->bad);
 	if (r->errs.len > 0)
-		sb_add(&r->msg, r->errs.p + 1, r->errs.len - 1); /* no ',' */
-	sb_str(&r->msg, "]}");
+		strbuf_add(&r->msg, r->errs.p + 1, r->errs.len - 1); /* no ',' */
+	strbuf_str(&r->msg, "]}");
 }
 
 static void set_health_answer(struct ireq *r)
@@ -620,15 +566,15 @@ static void set_health_answer(struct ireq *r)
 	r->msg.len = 0;
 	if (rc == 0 && !stopping) {
 		r->status = MHD_HTTP_OK;
-		sb_str(&r->msg, "{\"status\":\"ok\"}");
+		strbuf_str(&r->msg, "{\"status\":\"ok\"}");
 		return;
 	}
 	r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
 	r->retry = 1;
-	sb_str(&r->msg, "{\"status\":\"unavailable\",\"error\":");
+	strbuf_str(&r->msg, "{\"status\":\"unavailable\",\"error\":");
 	sb_json_str(&r->msg, stopping ? "shutting down"
 				      : spoolship_strerror(rc));
-	sb_str(&r->msg, "}");
+	strbuf_str(&r->msg, "}");
 }
 
 static void log_request(struct ireq *r)
@@ -649,7 +595,7 @@ static enum MHD_Result deliver(struct ireq *r)
 	enum MHD_Result ret;
 
 	if (r->msg.oom) {
-		sb_free(&r->msg);
+		strbuf_free(&r->msg);
 		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
 	rsp = MHD_create_response_from_buffer(r->msg.len,
@@ -961,10 +907,10 @@ static void note_bad(struct ireq *r, size_t line, int err, const char *why)
 	r->bad++;
 	if (r->bad > ERRORS_LISTED)
 		return;
-	sb_fmt(&r->errs, ",{\"line\":%zu,\"code\":\"%s\",\"error\":", line,
+	strbuf_printf(&r->errs, ",{\"line\":%zu,\"code\":\"%s\",\"error\":", line,
 	       code_name(err));
 	sb_json_str(&r->errs, why);
-	sb_str(&r->errs, "}");
+	strbuf_str(&r->errs, "}");
 }
 
 /* Room for one more event of up to len bytes.  Returns 0 or -ENOMEM. */
@@ -1233,8 +1179,8 @@ static void req_free(struct ireq *r)
 	free(r->body);
 	free(r->arena);
 	free(r->items);
-	sb_free(&r->msg);
-	sb_free(&r->errs);
+	strbuf_free(&r->msg);
+	strbuf_free(&r->errs);
 	free(r);
 }
 
@@ -1289,56 +1235,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* ---- start and stop ----------------------------------------------------- */
-
-/* Splits HOST:PORT or [V6]:PORT (config.c has checked the form). */
-static int split_listen(const char *listen, char *host, size_t hostlen,
-			const char **port)
-{
-	const char *end;
-	size_t n;
-
-	if (listen[0] == '[') {
-		end = strchr(listen, ']');
-		if (end == NULL || end[1] != ':')
-			return SPOOLSHIP_EINVAL;
-		listen++;
-		*port = end + 2;
-	} else {
-		end = strrchr(listen, ':');
-		if (end == NULL)
-			return SPOOLSHIP_EINVAL;
-		*port = end + 1;
-	}
-	n = (size_t)(end - listen);
-	if (n == 0 || n >= hostlen)
-		return SPOOLSHIP_EINVAL;
-	memcpy(host, listen, n);
-	host[n] = '\0';
-	return 0;
-}
-
-static int resolve(const char *listen, struct sockaddr_storage *ss,
-		   int *v6)
-{
-	struct addrinfo hints, *res = NULL;
-	const char *port;
-	char host[256];
-	int rc = split_listen(listen, host, sizeof(host), &port);
-
-	if (rc != 0)
-		return rc;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
-		return SPOOLSHIP_EINVAL;
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*v6 = res->ai_family == AF_INET6;
-	freeaddrinfo(res);
-	return 0;
-}
 
 static int copy_settings(struct ingest *ig, const struct config *c)
 {
@@ -1411,7 +1307,7 @@ static int start_mhd(struct ingest *ig, const struct config *c)
 	const union MHD_DaemonInfo *di;
 	int v6 = 0, rc;
 
-	if ((rc = resolve(c->ingest.listen, &ss, &v6)) != 0) {
+	if ((rc = listen_addr_resolve(c->ingest.listen, &ss, &v6)) != 0) {
 		log_error(ig->log, "ingest: cannot resolve the listen address "
 			  "listen=%s", c->ingest.listen);
 		return rc;

@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "spoolship.h"
+#include "strbuf.h"
 #include "validate.h"
 
 /* Longest message vsnprintf is asked for; lines are cut far below this
@@ -29,42 +30,6 @@ static const char *const secret_keys[] = {
 	"token", "secret", "password", "passwd", "authorization", "api_key",
 	"apikey", "cookie", "credentials",
 };
-
-/* ---- a growable string -------------------------------------------------- */
-
-struct sb {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_add(struct sb *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sb *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
 
 /* ---- levels and formats ------------------------------------------------- */
 
@@ -258,7 +223,7 @@ static size_t auth_scheme(const char *s, size_t *cred)
 
 /* Appends in to b with secrets and credentials masked.  Caller holds mu. */
 static void redact_into(const struct logger *lg, const char *in,
-			struct sb *b)
+			struct strbuf *b)
 {
 	size_t i = 0, start = 0;
 
@@ -283,17 +248,17 @@ static void redact_into(const struct logger *lg, const char *in,
 			i++;
 			continue;
 		}
-		sb_add(b, in + start, i - start + keep);
-		sb_str(b, "***");
+		strbuf_add(b, in + start, i - start + keep);
+		strbuf_str(b, "***");
 		i += skip;
 		start = i;
 	}
-	sb_add(b, in + start, i - start);
+	strbuf_add(b, in + start, i - start);
 }
 
 int log_redact(struct logger *lg, const char *in, char *out, size_t outlen)
 {
-	struct sb b = { 0 };
+	struct strbuf b = { 0 };
 	int rc = 0;
 
 	if (outlen == 0)
@@ -301,7 +266,7 @@ int log_redact(struct logger *lg, const char *in, char *out, size_t outlen)
 	pthread_mutex_lock(&lg->mu);
 	redact_into(lg, in != NULL ? in : "", &b);
 	pthread_mutex_unlock(&lg->mu);
-	sb_add(&b, "", 0);
+	strbuf_add(&b, "", 0);
 	if (b.oom) {
 		out[0] = '\0';
 		rc = -ENOMEM;
@@ -363,12 +328,12 @@ static size_t escape_char(unsigned char c, int in_quotes, char e[5])
 	return 1;
 }
 
-static void sb_escaped(struct sb *b, const char *s, int in_quotes)
+static void sb_escaped(struct strbuf *b, const char *s, int in_quotes)
 {
 	char e[5];
 
 	for (; *s != '\0'; s++)
-		sb_add(b, e, escape_char((unsigned char)*s, in_quotes, e));
+		strbuf_add(b, e, escape_char((unsigned char)*s, in_quotes, e));
 }
 
 int log_quote(const char *s, char *out, size_t outlen)
@@ -536,30 +501,30 @@ static int is_secret_key(const char *key)
 
 /* ---- rendering ---------------------------------------------------------- */
 
-static void render_text(struct sb *b, const char *ts, int level,
+static void render_text(struct strbuf *b, const char *ts, int level,
 			const char *msg, const struct field *f, size_t n)
 {
 	char head[64];
 
 	snprintf(head, sizeof(head), "%s %-5s", ts, log_level_name(level));
-	sb_str(b, head);
+	strbuf_str(b, head);
 	if (*msg != '\0') {
-		sb_str(b, " ");
+		strbuf_str(b, " ");
 		sb_escaped(b, msg, 0);
 	}
 	for (size_t i = 0; i < n; i++) {
-		sb_str(b, " ");
-		sb_str(b, f[i].key);
-		sb_str(b, "=");
+		strbuf_str(b, " ");
+		strbuf_str(b, f[i].key);
+		strbuf_str(b, "=");
 		if (needs_quote(f[i].val)) {
-			sb_str(b, "\"");
+			strbuf_str(b, "\"");
 			sb_escaped(b, f[i].val, 1);
-			sb_str(b, "\"");
+			strbuf_str(b, "\"");
 		} else {
-			sb_str(b, f[i].val);
+			strbuf_str(b, f[i].val);
 		}
 	}
-	sb_str(b, "\n");
+	strbuf_str(b, "\n");
 }
 
 /* JSON strings must be UTF-8: a value that is not loses its high bytes. */
@@ -572,7 +537,7 @@ static void make_utf8(char *s)
 			*s = '?';
 }
 
-static void render_json(struct sb *b, const char *ts, int level,
+static void render_json(struct strbuf *b, const char *ts, int level,
 			const char *msg, const struct field *f, size_t n)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -597,8 +562,8 @@ static void render_json(struct sb *b, const char *ts, int level,
 	if (ok)
 		text = cJSON_PrintUnformatted(o);
 	if (text != NULL) {
-		sb_str(b, text);
-		sb_str(b, "\n");
+		strbuf_str(b, text);
+		strbuf_str(b, "\n");
 	} else {
 		b->oom = 1;
 	}
@@ -607,7 +572,7 @@ static void render_json(struct sb *b, const char *ts, int level,
 }
 
 /* Cuts s at max bytes, on a UTF-8 character boundary, and marks the cut. */
-static void cut(struct sb *s, size_t max)
+static void cut(struct strbuf *s, size_t max)
 {
 	size_t n = max;
 
@@ -617,7 +582,7 @@ static void cut(struct sb *s, size_t max)
 		n--;
 	s->len = n;
 	s->p[n] = '\0';
-	sb_str(s, "...");
+	strbuf_str(s, "...");
 }
 
 static void write_line(FILE *out, const char *p, size_t n)
@@ -631,7 +596,7 @@ static void write_line(FILE *out, const char *p, size_t n)
 void log_vemit(struct logger *lg, int level, const char *fmt, va_list ap)
 {
 	struct field f[LOG_MAX_FIELDS];
-	struct sb red = { 0 }, line = { 0 };
+	struct strbuf red = { 0 }, line = { 0 };
 	char ts[VALIDATE_TIME_LEN + 1], *raw = NULL;
 	const char *msg;
 	char masked[] = "***";
@@ -660,7 +625,7 @@ void log_vemit(struct logger *lg, int level, const char *fmt, va_list ap)
 		goto oom;
 	vsnprintf(raw, (size_t)len + 1, fmt, ap);
 	redact_into(lg, raw, &red);
-	sb_add(&red, "", 0);
+	strbuf_add(&red, "", 0);
 	if (red.oom)
 		goto oom;
 	cut(&red, LOG_LINE_MAX);

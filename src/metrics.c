@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include "metrics.h"
+#include "listen_addr.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -55,75 +57,12 @@ struct metrics {
 
 /* ---- text buffer -------------------------------------------------------- */
 
-/* Room for n more bytes and a NUL.  Returns 0, or -1 (b->oom set). */
-static int buf_reserve(struct metrics_buf *b, size_t n)
-{
-	size_t nc = b->cap ? b->cap : 4096;
-	char *p;
-
-	if (b->oom)
-		return -1;
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	while (nc < b->len + n + 1)
-		nc *= 2;
-	p = realloc(b->p, nc);
-	if (p == NULL) {
-		b->oom = 1;
-		return -1;
-	}
-	b->p = p;
-	b->cap = nc;
-	return 0;
-}
-
-static void buf_add(struct metrics_buf *b, const char *s, size_t n)
-{
-	if (buf_reserve(b, n) != 0)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_str(struct metrics_buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void buf_printf(struct metrics_buf *b, const char *fmt, ...)
-	LOG_PRINTF(2, 3);
-
-static void buf_printf(struct metrics_buf *b, const char *fmt, ...)
-{
-	size_t want = 256;
-	va_list ap;
-	int n;
-
-	for (int pass = 0; pass < 2; pass++) {
-		if (buf_reserve(b, want) != 0)
-			return;
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			break;
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		want = (size_t)n; /* too little room: again with enough */
-	}
-	b->p[b->len] = '\0';
-	b->oom = 1;
-}
-
 /* ms as seconds with three decimals, without going through a double. */
-static void buf_seconds(struct metrics_buf *b, int64_t ms)
+static void buf_seconds(struct strbuf *b, int64_t ms)
 {
 	if (ms < 0)
 		ms = 0;
-	buf_printf(b, "%" PRId64 ".%03d", ms / 1000, (int)(ms % 1000));
+	strbuf_printf(b, "%" PRId64 ".%03d", ms / 1000, (int)(ms % 1000));
 }
 
 /* ---- redaction ---------------------------------------------------------- */
@@ -141,7 +80,7 @@ static size_t token_len(const char *s)
 
 void metrics_redact(struct logger *lg, const char *in, char *out, size_t len)
 {
-	struct metrics_buf b = { 0 };
+	struct strbuf b = { 0 };
 	const char *p = in != NULL ? in : "";
 
 	while (*p != '\0') {
@@ -160,19 +99,19 @@ void metrics_redact(struct logger *lg, const char *in, char *out, size_t len)
 		if (word != NULL && (sep == NULL || word < sep)) {
 			size_t wl = word[1] == 'e' || word[1] == 'E' ? 7 : 6;
 
-			buf_add(&b, p, (size_t)(word - p) + wl);
+			strbuf_add(&b, p, (size_t)(word - p) + wl);
 			p = word + wl;
 			if (token_len(p) > 0) {
-				buf_str(&b, "***");
+				strbuf_str(&b, "***");
 				p += token_len(p);
 			}
 			continue;
 		}
 		if (sep == NULL) {
-			buf_str(&b, p);
+			strbuf_str(&b, p);
 			break;
 		}
-		buf_add(&b, p, (size_t)(sep - p) + 3);
+		strbuf_add(&b, p, (size_t)(sep - p) + 3);
 		p = sep + 3;
 		{
 			/* user:password@ before the host's end. */
@@ -180,7 +119,7 @@ void metrics_redact(struct logger *lg, const char *in, char *out, size_t len)
 			const char *at = memchr(p, '@', host);
 
 			if (at != NULL) {
-				buf_str(&b, "***@");
+				strbuf_str(&b, "***@");
 				p = at + 1;
 			}
 		}
@@ -204,41 +143,41 @@ static const struct ship_counters *counters_of(const struct metrics_view *v)
 	return v->c != NULL ? v->c : &none;
 }
 
-static void family(struct metrics_buf *b, const char *name,
+static void family(struct strbuf *b, const char *name,
 		   const char *type, const char *help)
 {
-	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A label value: \, " and newline escaped (format 0.0.4). */
-static void label_value(struct metrics_buf *b, const char *s)
+static void label_value(struct strbuf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == '\\')
-			buf_str(b, "\\\\");
+			strbuf_str(b, "\\\\");
 		else if (*s == '"')
-			buf_str(b, "\\\"");
+			strbuf_str(b, "\\\"");
 		else if (*s == '\n')
-			buf_str(b, "\\n");
+			strbuf_str(b, "\\n");
 		else
-			buf_add(b, s, 1);
+			strbuf_add(b, s, 1);
 	}
 }
 
-static void one_u64(struct metrics_buf *b, const char *name,
+static void one_u64(struct strbuf *b, const char *name,
 		    const char *type, const char *help, uint64_t v)
 {
 	family(b, name, type, help);
-	buf_printf(b, "%s %" PRIu64 "\n", name, v);
+	strbuf_printf(b, "%s %" PRIu64 "\n", name, v);
 }
 
-static void one_seconds(struct metrics_buf *b, const char *name,
+static void one_seconds(struct strbuf *b, const char *name,
 			const char *help, int64_t ms)
 {
 	family(b, name, "gauge", help);
-	buf_printf(b, "%s ", name);
+	strbuf_printf(b, "%s ", name);
 	buf_seconds(b, ms);
-	buf_str(b, "\n");
+	strbuf_str(b, "\n");
 }
 
 /* Counters and gauges read straight from a uint64_t field. */
@@ -312,7 +251,7 @@ static const struct u64_metric ship_metrics[] = {
 	  "Credential refreshes after a 401." },
 };
 
-static void u64_table(struct metrics_buf *b, const struct u64_metric *t,
+static void u64_table(struct strbuf *b, const struct u64_metric *t,
 		      size_t n, const void *base)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -330,7 +269,7 @@ static int cmp_code(const void *a, const void *b)
 	return (x->code > y->code) - (x->code < y->code);
 }
 
-static void write_http_codes(struct metrics_buf *b,
+static void write_http_codes(struct strbuf *b,
 			     const struct ship_counters *c)
 {
 	struct ship_code_count rows[SHIP_CODES];
@@ -346,21 +285,21 @@ static void write_http_codes(struct metrics_buf *b,
 	       "statuses past the table of distinct codes kept.");
 	for (size_t i = 0; i < n; i++) {
 		in_class[rows[i].code / 100] += rows[i].n;
-		buf_printf(b, "spoolship_http_requests_total{code=\"%d\","
+		strbuf_printf(b, "spoolship_http_requests_total{code=\"%d\","
 			   "class=\"%dxx\"} %" PRIu64 "\n", rows[i].code,
 			   rows[i].code / 100, rows[i].n);
 	}
 	for (int k = 1; k < 6; k++)
 		if (c->by_class[k] > in_class[k])
-			buf_printf(b, "spoolship_http_requests_total{code="
+			strbuf_printf(b, "spoolship_http_requests_total{code="
 				   "\"other\",class=\"%dxx\"} %" PRIu64 "\n",
 				   k, c->by_class[k] - in_class[k]);
 	if (c->by_class[0] > 0)
-		buf_printf(b, "spoolship_http_requests_total{code=\"other\","
+		strbuf_printf(b, "spoolship_http_requests_total{code=\"other\","
 			   "class=\"other\"} %" PRIu64 "\n", c->by_class[0]);
 }
 
-static void write_shipper(struct metrics_buf *b,
+static void write_shipper(struct strbuf *b,
 			  const struct metrics_view *v)
 {
 	const struct ship_counters *c = counters_of(v);
@@ -375,14 +314,14 @@ static void write_shipper(struct metrics_buf *b,
 	family(b, "spoolship_events_dead_lettered_total", "counter",
 	       "Events this shipper moved to the dead store, by reason.");
 	for (size_t i = 0; i < 4; i++)
-		buf_printf(b, "spoolship_events_dead_lettered_total{reason="
+		strbuf_printf(b, "spoolship_events_dead_lettered_total{reason="
 			   "\"%s\"} %" PRIu64 "\n", reasons[i], dead[i]);
 	family(b, "spoolship_alarms_total", "counter",
 	       "Alarms: the credentials or the destination are wrong; "
 	       "sending backs off for alarm_backoff, data is kept.");
-	buf_printf(b, "spoolship_alarms_total{kind=\"credentials\"} %" PRIu64
+	strbuf_printf(b, "spoolship_alarms_total{kind=\"credentials\"} %" PRIu64
 		   "\n", c->alarms_credentials);
-	buf_printf(b, "spoolship_alarms_total{kind=\"destination\"} %" PRIu64
+	strbuf_printf(b, "spoolship_alarms_total{kind=\"destination\"} %" PRIu64
 		   "\n", c->alarms > c->alarms_credentials ?
 		   c->alarms - c->alarms_credentials : 0);
 	one_u64(b, "spoolship_http_requests_in_flight", "gauge",
@@ -395,7 +334,7 @@ static void write_shipper(struct metrics_buf *b,
 
 /* Bucket i of ship_counters.latency_buckets holds whole milliseconds
  * below 2^i, so its upper bound is le = 2^i ms; the last one is +Inf. */
-static void write_latency(struct metrics_buf *b, const struct metrics_view *v)
+static void write_latency(struct strbuf *b, const struct metrics_view *v)
 {
 	const struct ship_counters *c = counters_of(v);
 	const char *n = "spoolship_ack_latency_seconds";
@@ -407,17 +346,17 @@ static void write_latency(struct metrics_buf *b, const struct metrics_view *v)
 	for (unsigned i = 0; i < 32; i++) {
 		cum += c->latency_buckets[i];
 		if (i == 31) {
-			buf_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+			strbuf_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n",
 				   n, cum);
 			break;
 		}
-		buf_printf(b, "%s_bucket{le=\"", n);
+		strbuf_printf(b, "%s_bucket{le=\"", n);
 		buf_seconds(b, (int64_t)1 << i);
-		buf_printf(b, "\"} %" PRIu64 "\n", cum);
+		strbuf_printf(b, "\"} %" PRIu64 "\n", cum);
 	}
-	buf_printf(b, "%s_sum ", n);
+	strbuf_printf(b, "%s_sum ", n);
 	buf_seconds(b, (int64_t)c->latency_sum_ms);
-	buf_printf(b, "\n%s_count %" PRIu64 "\n", n, cum);
+	strbuf_printf(b, "\n%s_count %" PRIu64 "\n", n, cum);
 }
 
 static int64_t age_ms(const struct metrics_view *v, int64_t t)
@@ -441,7 +380,7 @@ static int64_t oldest_event(const struct spoolship_stats *st)
 	return o;
 }
 
-static void per_table(struct metrics_buf *b, const struct spoolship_stats *st,
+static void per_table(struct strbuf *b, const struct spoolship_stats *st,
 		      const char *name, const char *help, int what,
 		      const struct metrics_view *v)
 {
@@ -449,21 +388,21 @@ static void per_table(struct metrics_buf *b, const struct spoolship_stats *st,
 	for (size_t i = 0; i < st->nstreams; i++) {
 		const struct spoolship_stream_stats *s = &st->streams[i];
 
-		buf_printf(b, "%s{table=\"", name);
+		strbuf_printf(b, "%s{table=\"", name);
 		label_value(b, s->name);
-		buf_str(b, "\"} ");
+		strbuf_str(b, "\"} ");
 		if (what == 0)
-			buf_printf(b, "%" PRIu64, s->pending_events);
+			strbuf_printf(b, "%" PRIu64, s->pending_events);
 		else if (what == 1)
-			buf_printf(b, "%" PRIu64, s->pending_bytes);
+			strbuf_printf(b, "%" PRIu64, s->pending_bytes);
 		else
 			buf_seconds(b, s->pending_events > 0 ?
 				    age_ms(v, s->oldest_event_ms) : 0);
-		buf_str(b, "\n");
+		strbuf_str(b, "\n");
 	}
 }
 
-static void write_spool(struct metrics_buf *b, const struct metrics_view *v)
+static void write_spool(struct strbuf *b, const struct metrics_view *v)
 {
 	const struct spoolship_stats *st = v->st;
 
@@ -494,13 +433,13 @@ static void write_spool(struct metrics_buf *b, const struct metrics_view *v)
 }
 
 int metrics_write_prometheus(const struct metrics_view *v,
-			     struct metrics_buf *b)
+			     struct strbuf *b)
 {
 	one_u64(b, "spoolship_up", "gauge",
 		"1 while the shipper answers scrapes.", 1);
 	family(b, "spoolship_build_info", "gauge",
 	       "Always 1; the labels say which build runs.");
-	buf_printf(b, "spoolship_build_info{version=\"%s\","
+	strbuf_printf(b, "spoolship_build_info{version=\"%s\","
 		   "spool_format=\"%d\"} 1\n", SPOOLSHIP_VERSION_STRING,
 		   SPOOLSHIP_FORMAT_VERSION);
 	one_seconds(b, "spoolship_process_start_time_seconds",
@@ -525,56 +464,56 @@ int metrics_write_prometheus(const struct metrics_view *v,
 
 /* A JSON string; <, > and & as \u escapes so that the text can never
  * become markup, malformed UTF-8 as U+FFFD. */
-static void json_string(struct metrics_buf *b, const char *s)
+static void json_string(struct strbuf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
 
-	buf_str(b, "\"");
+	strbuf_str(b, "\"");
 	for (size_t i = 0; i < n;) {
 		unsigned char ch = p[i];
 		size_t k;
 
 		if (ch == '"' || ch == '\\') {
-			buf_printf(b, "\\%c", ch);
+			strbuf_printf(b, "\\%c", ch);
 			i++;
 		} else if (ch < 0x20 || ch == '<' || ch == '>' || ch == '&' ||
 			   ch == 0x7f) {
-			buf_printf(b, "\\u%04x", ch);
+			strbuf_printf(b, "\\u%04x", ch);
 			i++;
 		} else if (ch < 0x80) {
-			buf_add(b, (const char *)p + i, 1);
+			strbuf_add(b, (const char *)p + i, 1);
 			i++;
 		} else if ((k = validate_utf8_seq(p + i, n - i)) > 1) {
-			buf_add(b, (const char *)p + i, k);
+			strbuf_add(b, (const char *)p + i, k);
 			i += k;
 		} else {
-			buf_str(b, "\\ufffd");
+			strbuf_str(b, "\\ufffd");
 			i++;
 		}
 	}
-	buf_str(b, "\"");
+	strbuf_str(b, "\"");
 }
 
-static void json_age(struct metrics_buf *b, const struct metrics_view *v,
+static void json_age(struct strbuf *b, const struct metrics_view *v,
 		     int64_t t)
 {
 	if (t <= 0)
-		buf_str(b, "null");
+		strbuf_str(b, "null");
 	else
 		buf_seconds(b, age_ms(v, t));
 }
 
 /* Events per second between sample base and the figures of now, with
  * three decimals (fixed point: no locale can make it "4,5"). */
-static void json_rate(struct metrics_buf *b, const struct metrics_view *v,
+static void json_rate(struct strbuf *b, const struct metrics_view *v,
 		      const struct metrics_sample *base, uint64_t now_count,
 		      uint64_t base_count)
 {
 	int64_t dt = base != NULL ? v->now_ms - base->t_ms : 0;
 
 	if (base == NULL || dt < 1000 || now_count < base_count)
-		buf_str(b, "null");
+		strbuf_str(b, "null");
 	else
 		buf_seconds(b, (int64_t)((double)(now_count - base_count) *
 					 1e6 / (double)dt + 0.5));
@@ -593,95 +532,95 @@ static const struct metrics_sample *rate_base(const struct metrics_view *v)
 	return base;
 }
 
-static void json_tables(struct metrics_buf *b, const struct metrics_view *v)
+static void json_tables(struct strbuf *b, const struct metrics_view *v)
 {
 	const struct spoolship_stats *st = v->st;
 
-	buf_str(b, "\"tables\":[");
+	strbuf_str(b, "\"tables\":[");
 	for (size_t i = 0; st != NULL && i < st->nstreams; i++) {
 		const struct spoolship_stream_stats *s = &st->streams[i];
 
-		buf_str(b, i ? ",{\"name\":" : "{\"name\":");
+		strbuf_str(b, i ? ",{\"name\":" : "{\"name\":");
 		json_string(b, s->name);
-		buf_printf(b, ",\"pending_events\":%" PRIu64
+		strbuf_printf(b, ",\"pending_events\":%" PRIu64
 			   ",\"pending_bytes\":%" PRIu64 ",\"oldest_age_s\":",
 			   s->pending_events, s->pending_bytes);
 		json_age(b, v, s->pending_events > 0 ? s->oldest_event_ms : 0);
-		buf_str(b, "}");
+		strbuf_str(b, "}");
 	}
-	buf_str(b, "],");
+	strbuf_str(b, "],");
 }
 
-static void json_samples(struct metrics_buf *b, const struct metrics_view *v)
+static void json_samples(struct strbuf *b, const struct metrics_view *v)
 {
-	buf_printf(b, "\"interval_s\":%d,\"samples\":[",
+	strbuf_printf(b, "\"interval_s\":%d,\"samples\":[",
 		   METRICS_SAMPLE_MS / 1000);
 	for (size_t i = 0; i < v->nring; i++) {
 		const struct metrics_sample *s = &v->ring[i];
 
-		buf_printf(b, "%s[%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+		strbuf_printf(b, "%s[%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
 			   ",%" PRIu64 ",%" PRIu64 ",", i ? "," : "", s->t_ms,
 			   s->pending_events, s->pending_bytes, s->appended,
 			   s->shipped, s->dead);
 		if (s->oldest_event_ms > 0 && s->t_ms > s->oldest_event_ms)
 			buf_seconds(b, s->t_ms - s->oldest_event_ms);
 		else
-			buf_str(b, s->oldest_event_ms > 0 ? "0" : "null");
-		buf_str(b, "]");
+			strbuf_str(b, s->oldest_event_ms > 0 ? "0" : "null");
+		strbuf_str(b, "]");
 	}
-	buf_str(b, "]");
+	strbuf_str(b, "]");
 }
 
-static void json_spool(struct metrics_buf *b, const struct metrics_view *v)
+static void json_spool(struct strbuf *b, const struct metrics_view *v)
 {
 	const struct spoolship_stats *st = v->st;
 	const struct metrics_sample *base = rate_base(v);
 
 	if (st == NULL) {
-		buf_str(b, "\"spool_ok\":false,\"rate_in\":null,"
+		strbuf_str(b, "\"spool_ok\":false,\"rate_in\":null,"
 			"\"rate_out\":null,");
 		return;
 	}
-	buf_printf(b, "\"spool_ok\":true,\"pending_events\":%" PRIu64
+	strbuf_printf(b, "\"spool_ok\":true,\"pending_events\":%" PRIu64
 		   ",\"pending_bytes\":%" PRIu64 ",\"appended_total\":%" PRIu64
 		   ",\"shipped_total\":%" PRIu64 ",\"expired_total\":%" PRIu64
 		   ",\"dead_total\":%" PRIu64 ",\"rejected_total\":%" PRIu64
 		   ",", st->pending_events, st->pending_bytes,
 		   st->appended_total, st->shipped_total, st->expired_total,
 		   st->dead_total, st->rejected_total);
-	buf_printf(b, "\"dropped_total\":%" PRIu64 ",\"dead_events\":%" PRIu64
+	strbuf_printf(b, "\"dropped_total\":%" PRIu64 ",\"dead_events\":%" PRIu64
 		   ",\"used_bytes\":%" PRIu64 ",\"map_bytes\":%" PRIu64
 		   ",\"budget_bytes\":%" PRIu64 ",\"oldest_age_s\":",
 		   st->dropped_total, st->dead_events, st->used_bytes,
 		   st->map_bytes, st->max_bytes);
 	json_age(b, v, oldest_event(st));
-	buf_str(b, ",\"rate_in\":");
+	strbuf_str(b, ",\"rate_in\":");
 	json_rate(b, v, base, st->appended_total,
 		  base != NULL ? base->appended : 0);
-	buf_str(b, ",\"rate_out\":");
+	strbuf_str(b, ",\"rate_out\":");
 	json_rate(b, v, base, st->shipped_total,
 		  base != NULL ? base->shipped : 0);
-	buf_str(b, ",");
+	strbuf_str(b, ",");
 }
 
 int metrics_write_status_json(const struct metrics_view *v,
-			      struct metrics_buf *b)
+			      struct strbuf *b)
 {
 	const struct ship_counters *c = counters_of(v);
 	char err[sizeof(c->last_error)];
 
-	buf_str(b, "{\"version\":");
+	strbuf_str(b, "{\"version\":");
 	json_string(b, SPOOLSHIP_VERSION_STRING);
-	buf_printf(b, ",\"now_ms\":%" PRId64 ",\"start_ms\":%" PRId64
+	strbuf_printf(b, ",\"now_ms\":%" PRId64 ",\"start_ms\":%" PRId64
 		   ",\"published_ms\":%" PRId64 ",\"max_age_s\":", v->now_ms,
 		   v->start_ms, v->c != NULL ? v->published_ms : 0);
 	if (v->max_age_ms > 0)
 		buf_seconds(b, v->max_age_ms);
 	else
-		buf_str(b, "null");
-	buf_str(b, ",");
+		strbuf_str(b, "null");
+	strbuf_str(b, ",");
 	json_spool(b, v);
-	buf_printf(b, "\"in_flight\":%u,\"requests\":%" PRIu64
+	strbuf_printf(b, "\"in_flight\":%u,\"requests\":%" PRIu64
 		   ",\"http_2xx\":%" PRIu64 ",\"http_4xx\":%" PRIu64
 		   ",\"http_5xx\":%" PRIu64 ",\"transport_errors\":%" PRIu64
 		   ",\"retries\":%" PRIu64 ",\"alarms\":%" PRIu64
@@ -689,16 +628,16 @@ int metrics_write_status_json(const struct metrics_view *v,
 		   c->by_class[2], c->by_class[4], c->by_class[5],
 		   c->transport_errors, c->retries, c->alarms);
 	if (c->rl_remaining >= 0)
-		buf_printf(b, "%" PRId64, c->rl_remaining);
+		strbuf_printf(b, "%" PRId64, c->rl_remaining);
 	else
-		buf_str(b, "null");
+		strbuf_str(b, "null");
 	metrics_redact(v->log, c->last_error, err, sizeof(err));
-	buf_str(b, ",\"last_error\":");
+	strbuf_str(b, ",\"last_error\":");
 	json_string(b, err);
-	buf_str(b, ",");
+	strbuf_str(b, ",");
 	json_tables(b, v);
 	json_samples(b, v);
-	buf_str(b, "}\n");
+	strbuf_str(b, "}\n");
 	return b->oom ? -ENOMEM : 0;
 }
 
@@ -813,7 +752,7 @@ static void gathered_free(struct gathered *g)
 
 static enum MHD_Result send_text(struct MHD_Connection *conn,
 				 unsigned status, const char *type,
-				 struct metrics_buf *b, const char *text)
+				 struct strbuf *b, const char *text)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -853,7 +792,7 @@ static enum MHD_Result send_figures(struct metrics *m,
 				    struct MHD_Connection *conn, int json)
 {
 	struct gathered *g = gather(m, json);
-	struct metrics_buf b = { 0 };
+	struct strbuf b = { 0 };
 	int rc;
 
 	if (g == NULL)
@@ -927,48 +866,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn(m->log, "metrics: libmicrohttpd says msg=%s", q);
 }
 
-/* HOST:PORT or [V6]:PORT, as config.c checked it, to a socket address. */
-static int resolve(const char *listen, struct sockaddr_storage *ss, int *v6)
-{
-	struct addrinfo hints, *res = NULL;
-	char host[256];
-	const char *end, *port, *h = listen;
-	size_t n;
-
-	if (listen[0] == '[') {
-		end = strchr(listen, ']');
-		if (end == NULL || end[1] != ':')
-			return SPOOLSHIP_EINVAL;
-		h++;
-		port = end + 2;
-	} else {
-		end = strrchr(listen, ':');
-		if (end == NULL)
-			return SPOOLSHIP_EINVAL;
-		port = end + 1;
-	}
-	n = (size_t)(end - h);
-	if (n == 0 || n >= sizeof(host))
-		return SPOOLSHIP_EINVAL;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
-		return SPOOLSHIP_EINVAL;
-	if (res->ai_addrlen > sizeof(*ss)) {
-		freeaddrinfo(res);
-		return SPOOLSHIP_EINVAL;
-	}
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*v6 = res->ai_family == AF_INET6;
-	freeaddrinfo(res);
-	return 0;
-}
-
 static int start_mhd(struct metrics *m, const char *listen)
 {
 	struct sockaddr_storage ss;
@@ -977,7 +874,7 @@ static int start_mhd(struct metrics *m, const char *listen)
 	const union MHD_DaemonInfo *di;
 	int v6 = 0, rc;
 
-	if ((rc = resolve(listen, &ss, &v6)) != 0) {
+	if ((rc = listen_addr_resolve(listen, &ss, &v6)) != 0) {
 		log_error(m->log, "metrics: cannot resolve the listen address "
 			  "listen=%s", listen);
 		return rc;

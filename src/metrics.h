@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "ship.h"
+#include "strbuf.h"
 #include "spoolship.h"
 
 /* The status page's charts: a sample every METRICS_SAMPLE_MS, an hour. */
@@ -52,22 +53,16 @@ struct metrics_view {
 };
 
 /* A growing text buffer.  Zero it to start; free p when done. */
-struct metrics_buf {
-	char *p;
-	size_t len, cap;
-	int oom;                   /* an append failed: the text is cut */
-};
-
 /*
  * Writes the Prometheus text exposition (format 0.0.4) of v to out.
  * Returns 0, or -ENOMEM (out->p then holds what fitted; free it anyway).
  */
 int metrics_write_prometheus(const struct metrics_view *v,
-			     struct metrics_buf *out);
+			     struct strbuf *out);
 
 /* Writes the status page's JSON (see docs/metrics.md).  As above. */
 int metrics_write_status_json(const struct metrics_view *v,
-			      struct metrics_buf *out);
+			      struct strbuf *out);
 
 /*
  * Copies in to out (capacity len > 0, always NUL-terminated) with the

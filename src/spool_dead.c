@@ -12,28 +12,12 @@
 
 #include "clock.h"
 #include "errf.h"
+#include "array.h"
 #include "spool.h"
 #include "validate.h"
 
 #define DEAD_TXN_MAX 1024    /* events moved or deleted per txn */
 #define DEAD_SCAN_MAX 65536  /* records looked at per write txn */
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t nc = *cap ? *cap : 16;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (nc < need)
-		nc *= 2;
-	np = realloc(*p, nc * elem);
-	if (np == NULL)
-		return -ENOMEM;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -167,7 +151,7 @@ static int names_load(spoolship_spool *s, MDB_txn *txn, struct name_of **out,
 		if (d.mv_size != STREAM_ROW_LEN ||
 		    k.mv_size > SPOOLSHIP_MAX_TABLE_LEN)
 			continue;
-		if ((rc = grow((void **)&v, &cap, *n + 1, sizeof(*v))) != 0)
+		if ((rc = array_grow((void **)&v, &cap, *n + 1, sizeof(*v))) != 0)
 			break;
 		v[*n].id = get_be32(d.mv_data);
 		memcpy(v[*n].name, k.mv_data, k.mv_size);
@@ -332,7 +316,7 @@ struct rq_job {
 
 static int refuse(struct rq_job *j, uint64_t dseq, const char *why)
 {
-	int rc = grow((void **)&j->ref, &j->ref_cap, j->nref + 1,
+	int rc = array_grow((void **)&j->ref, &j->ref_cap, j->nref + 1,
 		      sizeof(*j->ref));
 
 	if (rc != 0)
@@ -358,7 +342,7 @@ static int touched_row(spoolship_spool *s, MDB_txn *txn, struct rq_job *j,
 			return 0;
 		}
 	}
-	rc = grow((void **)&j->st, &j->st_cap, j->nst + 1, sizeof(*j->st));
+	rc = array_grow((void **)&j->st, &j->st_cap, j->nst + 1, sizeof(*j->st));
 	if (rc != 0)
 		return rc;
 	t = &j->st[j->nst];
@@ -412,7 +396,7 @@ static int rq_one(spoolship_spool *s, MDB_txn *txn, struct rq_job *j,
 		return rc;
 	/* Copy it out: the dead page it lies in may be touched by the
 	 * writes below (LMDB may spill dirty pages). */
-	if ((rc = grow((void **)&j->buf, &j->buf_cap, len, 1)) != 0)
+	if ((rc = array_grow((void **)&j->buf, &j->buf_cap, len, 1)) != 0)
 		return rc;
 	memcpy(j->buf, data, len);
 	if ((rc = touched_row(s, txn, j, dr->stream, &row)) != 0)

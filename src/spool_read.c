@@ -9,24 +9,8 @@
 #include <string.h>
 
 #include "clock.h"
+#include "array.h"
 #include "spool.h"
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t nc = *cap ? *cap : 64;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (nc < need)
-		nc *= 2;
-	np = realloc(*p, nc * elem);
-	if (np == NULL)
-		return -ENOMEM;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
 
 void spool_batch_free(struct spool_batch *b)
 {
@@ -51,9 +35,9 @@ static int batch_add(struct spool_batch *b, uint64_t seq,
 	size_t sep = b->n > 0 ? 1 : 0;
 	int rc;
 
-	if ((rc = grow((void **)&b->recs, &b->recs_cap, b->n + 1,
+	if ((rc = array_grow((void **)&b->recs, &b->recs_cap, b->n + 1,
 		       sizeof(*b->recs))) != 0 ||
-	    (rc = grow((void **)&b->body, &b->body_cap,
+	    (rc = array_grow((void **)&b->body, &b->body_cap,
 		       b->body_len + sep + r->len, 1)) != 0)
 		return rc;
 	if (sep)
@@ -364,7 +348,7 @@ static int collect_seq(void *arg, uint64_t seq, const struct record *r)
 	struct seq_list *l = arg;
 
 	(void)r;
-	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) != 0)
+	if (array_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) != 0)
 		return -ENOMEM;
 	l->v[l->n++] = seq;
 	return 0;

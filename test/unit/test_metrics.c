@@ -75,7 +75,7 @@ static void fill_stats(struct spoolship_stats *st)
 
 static char *render(const struct metrics_view *v, int json)
 {
-	struct metrics_buf b = { 0 };
+	struct strbuf b = { 0 };
 
 	if (json)
 		assert_int_equal(metrics_write_status_json(v, &b), 0);

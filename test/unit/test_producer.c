@@ -2,38 +2,9 @@
  * test_producer.c - the buffered producer: thresholds, linger, flush,
  * close, threads sharing commits, and errors reported to the caller.
  */
-#include "testutil.h"
+#include "spool_fixture.h"
 
 #include <pthread.h>
-
-#include "spool.h"
-
-struct fixture {
-	char *dir;
-	spoolship_spool *s;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct spoolship_options o;
-
-	f->dir = tu_tmpdir();
-	spoolship_options_init(&o);
-	assert_int_equal(spoolship_spool_open(f->dir, &o, &f->s), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	spoolship_spool_close(f->s);
-	tu_rmdir(f->dir);
-	free(f);
-	return 0;
-}
 
 static uint64_t pending(struct fixture *f)
 {
@@ -209,7 +180,7 @@ static void test_commit_error_reported(void **state)
 	(void)f;
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_open, teardown)
 
 int main(void)
 {

@@ -3,72 +3,13 @@
  * compaction (spool_compact.c): select, requeue and purge with their
  * filters and counters, corrupt records refused, the spool lock.
  */
-#include "testutil.h"
+#include "spool_fixture.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include "spool.h"
-
-struct fixture {
-	char *dir;
-	spoolship_spool *s;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->dir = tu_tmpdir();
-	assert_int_equal(spoolship_spool_open(f->dir, NULL, &f->s), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	spoolship_spool_close(f->s);
-	tu_rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static uint32_t stream_id(struct fixture *f, const char *table)
-{
-	struct stream_row row;
-	MDB_txn *txn;
-
-	assert_int_equal(spool_txn_begin(f->s, 1, &txn), 0);
-	assert_int_equal(stream_get(f->s, txn, table, &row), 0);
-	spool_txn_abort(f->s, txn);
-	return row.id;
-}
-
-/* Appends n events with ids first.., in one commit. */
-static void append_n(struct fixture *f, const char *table, long first,
-		     size_t n, size_t pad)
-{
-	struct spoolship_event *ev = calloc(n, sizeof(*ev));
-	char *buf = malloc(n * (pad + 128));
-	size_t acc = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char *p = buf + i * (pad + 128);
-
-		ev[i].len = tu_event(p, pad + 128, first + (long)i, pad);
-		ev[i].data = p;
-	}
-	assert_int_equal(spoolship_append_many(f->s, table, ev, n, 0, NULL,
-					       NULL, &acc), 0);
-	assert_int_equal(acc, n);
-	free(ev);
-	free(buf);
-}
 
 static void kill_seqs(struct fixture *f, const char *table,
 		      const uint64_t *seqs, size_t n, unsigned reason)
@@ -662,7 +603,7 @@ static void test_compact_refused_while_open_elsewhere(void **state)
 	verify_clean(f);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_open, teardown)
 
 int main(void)
 {

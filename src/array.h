@@ -1,0 +1,14 @@
+/*
+ * array.h - growing a heap array by doubling: the one helper the spool,
+ * the dead store and the append command share.
+ */
+#ifndef SPOOLSHIP_ARRAY_H
+#define SPOOLSHIP_ARRAY_H
+
+#include <stddef.h>
+
+/* Makes *p (capacity *cap elements of elem bytes) hold at least need
+ * elements, doubling from 16.  Returns 0 or -ENOMEM (*p is unchanged). */
+int array_grow(void **p, size_t *cap, size_t need, size_t elem);
+
+#endif
