@@ -17,8 +17,8 @@ BUILD ?= build
 SAN ?=
 V ?= 0
 
-PKGS := lmdb libcjson zlib
-DAEMON_PKGS := libcurl inih libcrypto libmicrohttpd
+PKGS := lmdb libcjson zlib libcrypto
+DAEMON_PKGS := libcurl inih libmicrohttpd
 TOOL_PKGS := libmicrohttpd libcjson zlib
 # Recursive on purpose: evaluated after tools/deps.sh has run.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -33,18 +33,24 @@ CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
+ifeq ($(SAN),fuzz)
+CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
 ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -fPIC -pthread -Iinclude -Isrc \
 	$(PKG_CFLAGS) $(CFLAGS)
 LIBS = $(PKG_LIBS) -pthread
 
 LIB_SRC := errors.c clock.c array.c record.c validate.c spool.c spool_append.c \
-	spool_read.c spool_inspect.c spool_dead.c spool_compact.c producer.c
+	spool_read.c spool_inspect.c spool_dead.c spool_compact.c producer.c \
+	spool_salvage.c seal.c spool_seal.c durable.c
 # The daemon's modules link libcurl, inih, libcrypto and libmicrohttpd:
 # never part of the producer library.
 DAEMON_SRC := config.c log.c answer.c auth.c wake.c ship.c ship_auth.c \
 	ingest.c notify.c pidfile.c metrics.c strbuf.c listen_addr.c
 CLI_SRC := cli.c cli_append.c cli_inspect.c cli_watch.c cli_run.c \
-	cli_dead.c $(DAEMON_SRC)
+	cli_dead.c cli_salvage.c cli_keygen.c $(DAEMON_SRC)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -54,7 +60,7 @@ TOOLS := $(BUILD)/append-example $(BUILD)/spool-tool $(BUILD)/bench-append
 ifneq ($(wildcard tools/mock-polaris.c),)
 TOOLS += $(BUILD)/mock-polaris
 endif
-TOOLS += $(BUILD)/load-ingest
+TOOLS += $(BUILD)/load-ingest $(BUILD)/faultshim.so
 
 SOVER := 0
 all: $(BUILD)/libspoolship.a $(BUILD)/libspoolship.so $(BUILD)/spoolship \
@@ -108,6 +114,11 @@ $(BUILD)/load-ingest: tools/load-ingest.c | deps
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(shell pkg-config --libs libcurl zlib 2>/dev/null)
 
+# The I/O fault shim (LD_PRELOAD, test/faultshim.c): never sanitized, so
+# it can be preloaded into any build.
+$(BUILD)/faultshim.so: test/faultshim.c
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -o $@ $< -ldl
+
 $(BUILD)/test/%: test/unit/%.c $(BUILD)/libspoolship.a $(DAEMON_OBJ) \
 		| deps-test
 	@mkdir -p $(dir $@)
@@ -125,6 +136,29 @@ check: deps-test
 		$(MAKE) --no-print-directory -s BUILD=build/clang CC=clang all; \
 	else echo "check: clang not installed, gcc build only"; fi
 	@BUILD_DIR=$(CURDIR)/build/asan test/run.sh
+
+# ---- fuzzing (clang libFuzzer) ------------------------------------------------
+# One target per parser of outside input: test/fuzz/fuzz_<target>.c, seeds
+# in test/fuzz/corpus/<target>/.  Objects are rebuilt in build/fuzz with
+# -fsanitize=fuzzer-no-link; `make fuzz FUZZ_SECONDS=N` runs each target.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/fuzz/%)
+$(BUILD)/fuzz/%: test/fuzz/%.c $(BUILD)/libspoolship.a $(DAEMON_OBJ) \
+		$(wildcard test/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+		$(DAEMON_OBJ) $(BUILD)/libspoolship.a $(LIBS) $(DAEMON_LIBS)
+fuzz-bin: $(FUZZ_BIN)
+fuzz: deps-test
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang SAN=fuzz \
+		fuzz-bin
+	@test/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
+
+# ---- soak -------------------------------------------------------------------
+SOAK_MINUTES ?= 60
+soak: all
+	@BUILD_DIR=$(CURDIR)/$(BUILD) SOAK_MINUTES=$(SOAK_MINUTES) tools/soak.sh
 
 # House style rule 9: banned functions never appear in src/ or include/.
 lint:
@@ -174,4 +208,4 @@ clean:
 	rm -rf build
 
 .PHONY: all deps deps-test check unit lint man-lint bench demo install \
-	clean
+	clean fuzz fuzz-bin soak

@@ -76,13 +76,18 @@ enum spoolship_err {
 	SPOOLSHIP_ETOOOLD,      /* __time is older than the age-out window */
 	SPOOLSHIP_ETOOBIG,      /* event larger than SPOOLSHIP_MAX_EVENT_BYTES */
 	SPOOLSHIP_EUTF8,        /* event is not valid UTF-8 (or holds NUL) */
-	SPOOLSHIP_ESPOOL_FULL,  /* the spool's disk budget is used up */
+	SPOOLSHIP_ESPOOL_FULL,  /* the disk budget, or the filesystem, is
+				 * full */
 	SPOOLSHIP_EVERSION,     /* spool written by a newer format version */
 	SPOOLSHIP_ECORRUPT,     /* a record or the environment is damaged */
 	SPOOLSHIP_ELMDB,        /* another LMDB failure */
 	SPOOLSHIP_ENOTFOUND,    /* no such stream, record or batch */
 	SPOOLSHIP_EREADONLY,    /* spool opened read-only */
-	SPOOLSHIP_E_LAST = SPOOLSHIP_EREADONLY
+	SPOOLSHIP_EKEY,         /* key file unusable: missing, not 32 bytes,
+				 * not ours or readable by others */
+	SPOOLSHIP_EKEYWRONG,    /* the spool was sealed with another key */
+	SPOOLSHIP_EKEYNEEDED,   /* the spool is encrypted and no key given */
+	SPOOLSHIP_E_LAST = SPOOLSHIP_EKEYNEEDED
 };
 
 /* Returns a static, human-readable message for any code a function of this
@@ -124,6 +129,11 @@ struct spoolship_options {
 	int fill_time;              /* 1: give an event without __time the
 				     * current time instead of rejecting it */
 	int readonly;               /* 1: open for reading only */
+	const char *key_file;       /* encryption at rest: a file of 32 random
+				     * bytes (spoolship keygen), owned by this
+				     * user, mode 0600 or 0400; read at open.
+				     * NULL (default): records are stored in
+				     * the clear.  See docs/security.md. */
 };
 
 /* Fills *o with the defaults above.  Never fails. */
@@ -145,12 +155,34 @@ typedef struct spoolship_spool spoolship_spool;
  * On success stores a handle the caller owns in *out; release it with
  * spoolship_spool_close().  Errors: SPOOLSHIP_EVERSION (the spool was written
  * by a newer spoolship), SPOOLSHIP_ECORRUPT (not a spool, or damaged),
- * SPOOLSHIP_EINVAL (bad options), -EACCES/-EROFS (not writable), other
- * -errno.  *out is left untouched on error.
+ * SPOOLSHIP_EINVAL (bad options), -EACCES/-EROFS (not writable),
+ * SPOOLSHIP_EKEY (opts->key_file unusable; spoolship_key_check() tells
+ * why), SPOOLSHIP_EKEYWRONG (another key sealed this spool),
+ * SPOOLSHIP_EKEYNEEDED (an encrypted spool opened for writing without
+ * its key: a read-only open is allowed and reads counters, but every
+ * event read fails with EKEYNEEDED), other -errno.  *out is left
+ * untouched on error.
+ *
+ * Encryption (opts->key_file): records appended through this handle are
+ * sealed with AES-256-GCM; records stored in the clear before the key was
+ * first used stay readable.  The first open with a key records the key's
+ * fingerprint in the spool, so a later open with another key fails.
  */
 SPOOLSHIP_API
 int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 			 spoolship_spool **out);
+
+/* Checks that path is a usable key file (see key_file above) without
+ * opening a spool.  Returns 0, or SPOOLSHIP_EKEY with the reason, naming
+ * the file, in errbuf (may be NULL).  Thread-safe. */
+SPOOLSHIP_API int spoolship_key_check(const char *path, char *errbuf,
+				      size_t errlen);
+
+/* Writes a new key file at path: 32 bytes from OpenSSL's generator, mode
+ * 0600, never overwriting an existing file.  Returns 0, or SPOOLSHIP_EKEY /
+ * -errno with the reason in errbuf (may be NULL). */
+SPOOLSHIP_API int spoolship_key_generate(const char *path, char *errbuf,
+					 size_t errlen);
 
 /* Flushes pending counters and, in SYNC_BATCH/NONE, syncs the data file, then
  * frees the handle.  Must not be called while another thread uses it.

@@ -18,6 +18,11 @@
 /* Header numbers saturate here: far above any real quota, far below
  * anything that could overflow once turned into milliseconds. */
 #define NUM_SAT (INT64_C(1) << 40)
+/* Years 0000..9999, the range of the strict parser, in seconds: dates
+ * curl_getdate() makes of odd input stay as bounded (found by fuzzing: a
+ * time_t far out overflowed once turned into milliseconds). */
+#define DATE_MIN_S INT64_C(-62167219200)
+#define DATE_MAX_S INT64_C(253402300799)
 
 /* ---- the table ---------------------------------------------------------
  *
@@ -572,7 +577,8 @@ int answer_http_date(const char *s, size_t len, int64_t *ms)
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 	t = curl_getdate(buf, NULL);
-	if (t == (time_t)-1)
+	if (t == (time_t)-1 || (int64_t)t < DATE_MIN_S ||
+	    (int64_t)t > DATE_MAX_S)
 		return SPOOLSHIP_EINVAL;
 	*ms = (int64_t)t * MS_PER_SEC;
 	return 0;

@@ -37,13 +37,21 @@ static void usage(FILE *f)
 		"                 (only while no other process has it open)\n"
 		"  run -c FILE [--check-config] [--until-empty]\n"
 		"                 ship the spool to the Events API (daemon)\n"
+		"  salvage [--json] [--scan] SRC DST\n"
+		"                 copy every sound record of a damaged spool\n"
+		"                 into a new one (never writes to SRC)\n"
+		"  keygen FILE    write a new encryption key (mode 0600)\n"
 		"\n"
 		"  -s, --spool DIR  spool directory (default ./spool); accepted\n"
 		"                   before or after COMMAND\n"
+		"  -k, --key-file FILE\n"
+		"                   the spool's encryption key (also\n"
+		"                   $SPOOLSHIP_KEY_FILE); see keygen\n"
 		"  -h, --help       this text;  -V, --version  the version\n"
 		"\n"
 		"exit codes: 0 ok, 1 error, 2 usage, 3 some lines rejected,\n"
-		"            4 spool full, 5 verify found damage\n");
+		"            4 spool full, 5 verify/salvage found damage,\n"
+		"            6 encryption key missing, wrong or unusable\n");
 }
 
 int cli_exit_of(int err)
@@ -56,6 +64,9 @@ int cli_exit_of(int err)
 		return EXIT_USAGE;
 	if (err == SPOOLSHIP_ECORRUPT)
 		return EXIT_CORRUPT;
+	if (err == SPOOLSHIP_EKEY || err == SPOOLSHIP_EKEYWRONG ||
+	    err == SPOOLSHIP_EKEYNEEDED)
+		return EXIT_KEY;
 	if (spoolship_err_is_event(err))
 		return EXIT_REJECTED;
 	return EXIT_ERROR;
@@ -90,13 +101,27 @@ int cli_open_existing(struct cli_common *c, spoolship_spool **s)
 
 	spoolship_options_init(&o);
 	o.readonly = 1; /* inspection never writes, nor resizes the map */
+	o.key_file = c->key_file;
 	rc = spoolship_spool_open(c->spool, &o, s);
-	if (rc != 0) {
-		fprintf(stderr, "spoolship: cannot open spool %s: %s\n",
-			c->spool, spoolship_strerror(rc));
-		return rc == SPOOLSHIP_EVERSION ? EXIT_ERROR : cli_exit_of(rc);
-	}
+	if (rc != 0)
+		return cli_open_failed(c, c->spool, rc);
 	return EXIT_OK;
+}
+
+int cli_open_failed(const struct cli_common *c, const char *dir, int err)
+{
+	char why[300];
+
+	if (err == SPOOLSHIP_EKEY && c->key_file != NULL &&
+	    spoolship_key_check(c->key_file, why, sizeof(why)) != 0)
+		fprintf(stderr, "spoolship: cannot open spool %s: %s\n", dir,
+			why);
+	else
+		fprintf(stderr, "spoolship: cannot open spool %s: %s%s\n",
+			dir, spoolship_strerror(err),
+			err == SPOOLSHIP_EKEYNEEDED ? " (give it with -k FILE)" :
+			"");
+	return err == SPOOLSHIP_EVERSION ? EXIT_ERROR : cli_exit_of(err);
 }
 
 int cli_parse_size(const char *s, uint64_t *out)
@@ -120,24 +145,33 @@ static const struct {
 	{ "run", cli_run },
 	{ "dead", cli_dead },
 	{ "compact", cli_compact },
+	{ "salvage", cli_salvage },
+	{ "keygen", cli_keygen },
 };
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
+		{ "key-file", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_common c = { "./spool", "spoolship" };
+	struct cli_common c = { "./spool", "spoolship", NULL };
+	const char *env = getenv("SPOOLSHIP_KEY_FILE");
 	int ch;
 
+	if (env != NULL && *env != '\0')
+		c.key_file = env;
 	/* '+': stop at the command; its own options follow it. */
-	while ((ch = getopt_long(argc, argv, "+s:hV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:k:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			c.spool = optarg;
+			break;
+		case 'k':
+			c.key_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);

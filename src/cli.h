@@ -13,12 +13,16 @@ enum {
 	EXIT_USAGE = 2,    /* bad command line or config */
 	EXIT_REJECTED = 3, /* some input lines were rejected */
 	EXIT_FULL = 4,     /* the spool is full */
-	EXIT_CORRUPT = 5   /* verify found damaged records */
+	EXIT_CORRUPT = 5,  /* verify or salvage found damaged records */
+	EXIT_KEY = 6       /* encryption key missing, wrong or unusable */
 };
 
 struct cli_common {
 	const char *spool;  /* -s/--spool, default "./spool" */
 	const char *prog;
+	/* -k/--key-file or $SPOOLSHIP_KEY_FILE: the spool's encryption key
+	 * (NULL: none) */
+	const char *key_file;
 };
 
 int cli_append(struct cli_common *c, int argc, char **argv);
@@ -29,6 +33,11 @@ int cli_run(struct cli_common *c, int argc, char **argv);
 /* `dead list|export|requeue|purge` and `compact` (cli_dead.c). */
 int cli_dead(struct cli_common *c, int argc, char **argv);
 int cli_compact(struct cli_common *c, int argc, char **argv);
+/* `salvage SRC DST` (cli_salvage.c): copies every sound record of a
+ * damaged spool into a new one, never writing to SRC. */
+int cli_salvage(struct cli_common *c, int argc, char **argv);
+/* `keygen FILE` (cli_keygen.c): writes a random spool encryption key. */
+int cli_keygen(struct cli_common *c, int argc, char **argv);
 /* `stats --watch` (cli_watch.c): cli_stats() hands over when
  * cli_watch_wanted() finds --watch among the arguments. */
 int cli_watch(struct cli_common *c, int argc, char **argv);
@@ -37,6 +46,10 @@ int cli_watch_wanted(int argc, char **argv);
 /* Opens c->spool for inspection: refuses (with a message) a directory
  * that holds no spool instead of creating one. */
 int cli_open_existing(struct cli_common *c, spoolship_spool **s);
+/* Prints why the spool at dir could not be opened ("cannot open spool
+ * DIR: reason", with the key file's own reason for SPOOLSHIP_EKEY) and
+ * returns the exit code for it. */
+int cli_open_failed(const struct cli_common *c, const char *dir, int err);
 /* Maps a library error to an exit code. */
 int cli_exit_of(int err);
 /* Prints "spoolship: what: message" to stderr. */

@@ -214,21 +214,11 @@ static void drain(struct appender *a, int stop)
 	pthread_mutex_unlock(&a->mu);
 }
 
-static int is_blank(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			return 0;
-	return 1;
-}
-
-/* Queues the line p[0..n) (no '\n'). */
+/* Queues the event p[0..n) (validate_line()'s; 0: a blank line). */
 static int add_line(struct appender *a, const char *p, size_t n,
 		    unsigned long line)
 {
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if (is_blank(p, n))
+	if (n == 0)
 		return 0;
 	a->ev[a->n].data = p;
 	a->ev[a->n].len = n;
@@ -269,33 +259,31 @@ static int append_fd(struct appender *a, int fd, char *buf)
 
 	for (;;) {
 		ssize_t r = read_more(fd, buf, &have);
-		size_t start = 0;
+		size_t start = 0, used, n;
 
 		if (r < 0) {
 			fprintf(stderr, "spoolship: %s: read: %s\n", a->fname,
 				strerror((int)-r));
 			return (int)r;
 		}
-		for (;;) {
-			char *nl = memchr(buf + start, '\n', have - start);
-
-			if (nl == NULL)
-				break;
+		while ((used = validate_line(buf + start, have - start, 0,
+					     &n)) > 0) {
 			line++;
 			if (!skipping &&
-			    add_line(a, buf + start, (size_t)(nl - buf) - start,
-				     line) != 0)
+			    add_line(a, buf + start, n, line) != 0)
 				return a->err;
 			skipping = 0;
-			start = (size_t)(nl - buf) + 1;
+			start += used;
 		}
 		/* Lines point into buf: commit before moving bytes. */
 		if (commit(a) != 0)
 			return a->err;
 		if (r == 0) {
 			if (start < have && !skipping) {
-				if (add_line(a, buf + start, have - start,
-					     ++line) != 0 || commit(a) != 0)
+				validate_line(buf + start, have - start, 1,
+					      &n);
+				if (add_line(a, buf + start, n, ++line) != 0 ||
+				    commit(a) != 0)
 					return a->err;
 			}
 			return 0;
@@ -421,11 +409,12 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 		ex = EXIT_ERROR;
 		goto out;
 	}
+	o.key_file = c->key_file;
 	rc = spoolship_spool_open(c->spool, &o, &a.s);
 	if (rc != 0) {
-		fprintf(stderr, "spoolship: cannot open spool %s: %s\n",
-			c->spool, spoolship_strerror(rc));
-		ex = cli_exit_of(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_ERROR;
+		ex = cli_open_failed(c, c->spool, rc);
+		if (ex != EXIT_USAGE && ex != EXIT_KEY)
+			ex = EXIT_ERROR;
 		goto out;
 	}
 	if ((rc = pthread_create(&a.th, NULL, committer, &a)) != 0) {

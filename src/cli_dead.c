@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "durable.h"
 #include "clock.h"
 #include "spool.h"
 #include "validate.h"
@@ -193,11 +194,14 @@ static int open_rw(struct cli_common *c, spoolship_spool **s)
 			strerror(errno));
 		return EXIT_ERROR;
 	}
-	rc = spoolship_spool_open(c->spool, NULL, s);
+	struct spoolship_options o;
+
+	spoolship_options_init(&o);
+	o.key_file = c->key_file;
+	rc = spoolship_spool_open(c->spool, &o, s);
 	if (rc != 0) {
-		fprintf(stderr, "spoolship: cannot open spool %s: %s\n",
-			c->spool, spoolship_strerror(rc));
-		return EXIT_ERROR;
+		rc = cli_open_failed(c, c->spool, rc);
+		return rc == EXIT_KEY ? EXIT_KEY : EXIT_ERROR;
 	}
 	return EXIT_OK;
 }
@@ -406,6 +410,8 @@ static int dead_list(spoolship_spool *s, struct dead_args *a)
 struct export_state {
 	FILE *f;
 	uint64_t written, skipped;
+	spoolship_spool *s;
+	struct spool_plain plain;
 };
 
 static int export_one(void *arg, uint64_t dseq, const struct dead_record *d,
@@ -416,7 +422,8 @@ static int export_one(void *arg, uint64_t dseq, const struct dead_record *d,
 	size_t len;
 	int64_t ms;
 	char why[160];
-	int rc = spool_dead_event(d, &data, &len, &ms, why, sizeof(why));
+	int rc = spool_dead_event(x->s, d, &x->plain, &data, &len, &ms, why,
+				  sizeof(why));
 
 	(void)table;
 	if (rc == SPOOLSHIP_ECORRUPT) {
@@ -433,33 +440,11 @@ static int export_one(void *arg, uint64_t dseq, const struct dead_record *d,
 	return 0;
 }
 
-/* The directory holding path, for the fsync that makes a rename last. */
-static int sync_parent(const char *path)
-{
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	int fd, rc = 0;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 /* Writes FILE.tmp, syncs it, renames it to FILE: a reader of FILE never
  * sees half an export, and a crash leaves the old FILE (or none). */
 static int dead_export(spoolship_spool *s, struct dead_args *a)
 {
-	struct export_state x = { stdout, 0, 0 };
+	struct export_state x = { stdout, 0, 0, s, { NULL, 0 } };
 	char tmp[4096];
 	int fd = -1, rc, n;
 
@@ -481,6 +466,7 @@ static int dead_export(spoolship_spool *s, struct dead_args *a)
 		}
 	}
 	rc = spool_dead_select(s, &a->f, 0, export_one, &x);
+	spool_plain_free(&x.plain);
 	if (fflush(x.f) != 0 && rc == 0)
 		rc = -errno;
 	if (a->out != NULL) {
@@ -491,7 +477,7 @@ static int dead_export(spoolship_spool *s, struct dead_args *a)
 		if (rc == 0 && rename(tmp, a->out) != 0)
 			rc = -errno;
 		if (rc == 0)
-			rc = sync_parent(a->out);
+			rc = durable_sync_parent(a->out);
 		else
 			unlink(tmp);
 	}

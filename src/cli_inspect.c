@@ -226,6 +226,8 @@ int cli_peek(struct cli_common *c, int argc, char **argv)
 		rc = -errno;
 	if (rc != 0)
 		cli_err("peek", rc);
+	if (rc == SPOOLSHIP_EKEYNEEDED || rc == SPOOLSHIP_ECORRUPT)
+		return cli_exit_of(rc);
 	return rc == 0 ? EXIT_OK : EXIT_ERROR;
 }
 
@@ -250,6 +252,11 @@ int cli_verify(struct cli_common *c, int argc, char **argv)
 	if ((ex = cli_open_existing(c, &s)) != EXIT_OK)
 		return ex == EXIT_CORRUPT ? EXIT_CORRUPT : ex;
 	rc = spool_verify(s, report, NULL, &records, &bad);
+	/* Without the key a sealed record's CRC is checked, not its tag. */
+	if (s->encrypted && s->sealer == NULL)
+		fprintf(stderr, "spoolship: verify: the spool is encrypted and "
+			"no key was given (-k FILE): sealed events were "
+			"checked by CRC only, not authenticated\n");
 	spoolship_spool_close(s);
 	if (rc != 0) {
 		/* LMDB itself found a damaged page: that is damage too. */

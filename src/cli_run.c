@@ -311,7 +311,7 @@ static int start(struct daemon *d)
 	if (rc != 0) {
 		log_error(&d->log, "cannot open the spool path=%s error=\"%s\"",
 			  d->cfg.spool.path, spoolship_strerror(rc));
-		return EXIT_ERROR;
+		return cli_exit_of(rc) == EXIT_KEY ? EXIT_KEY : EXIT_ERROR;
 	}
 	if (make_auth(&d->cfg, &d->auth, why, sizeof(why)) != 0) {
 		log_error(&d->log, "bad [auth] configuration: %s", why);

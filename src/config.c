@@ -120,6 +120,14 @@ static const struct config_option options[] = {
 	BOOL("spool", "fill_time", "false", spool.fill_time,
 	     "Give an event without __time the time of its append instead of "
 	     "rejecting it."),
+	STR("spool", "encryption_key_file", "", spool.encryption_key_file,
+	    CONFIG_PATH,
+	    "Encryption at rest: a file of 32 random bytes (make one with "
+	    "`spoolship keygen FILE`), owned by the user spoolship runs as, "
+	    "mode 0600 or 0400. Each event is then sealed with AES-256-GCM in "
+	    "the spool. Every process that appends to or reads the spool "
+	    "needs the same key. Empty: events are stored in the clear. See "
+	    "docs/security.md."),
 
 	{ "ship", "url", CONFIG_STRING, "", 0, 0, NULL, OFF(ship.url), 0,
 	  "http://127.0.0.1:8080/v1/events/{table}",
@@ -1372,6 +1380,16 @@ static void check_file(struct ctx *x, const char *key, const char *path,
 	close(fd);
 }
 
+static void check_key_file(struct ctx *x)
+{
+	const char *path = x->cfg.spool.encryption_key_file;
+	char why[300];
+
+	if (*path != '\0' && spoolship_key_check(path, why, sizeof(why)) != 0)
+		add_err(x->errs, line_of(x, "spool", "encryption_key_file"),
+			"[spool] encryption_key_file: %s", why);
+}
+
 static void check_auth(struct ctx *x)
 {
 	const struct config *c = &x->cfg;
@@ -1479,6 +1497,7 @@ static void check_all(struct ctx *x)
 	check_file(x, "ca_file", c->tls.ca_file, 1);
 	check_file(x, "cert_file", c->tls.cert_file, 1);
 	check_file(x, "key_file", c->tls.key_file, 0);
+	check_key_file(x);
 	check_listen(x, "ingest", c->ingest.listen, 1);
 	check_listen(x, "metrics", c->metrics.listen, 0);
 }
@@ -1623,6 +1642,8 @@ void config_spool_options(const struct config *c, struct spoolship_options *o)
 	o->full_policy = c->spool.full_policy;
 	o->block_timeout_ms = (unsigned)c->spool.block_timeout_ms;
 	o->fill_time = c->spool.fill_time;
+	if (*c->spool.encryption_key_file != '\0')
+		o->key_file = c->spool.encryption_key_file;
 	o->max_age_ms = c->ship.max_age_ms > 0 ?
 		c->ship.max_age_ms - c->ship.age_margin_ms : 0;
 }

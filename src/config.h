@@ -92,6 +92,7 @@ struct config {
 		int full_policy;       /* enum spoolship_full_policy */
 		int64_t block_timeout_ms;
 		int fill_time;
+		char *encryption_key_file; /* "" = none */
 	} spool;
 	struct {
 		char *url;             /* template holding {table} */

@@ -19,12 +19,15 @@ static const char *const messages[] = {
 	"__time is older than the age-out window",
 	"event is larger than 1,000,000 bytes",
 	"event is not valid UTF-8",
-	"spool is full (disk budget used up)",
+	"spool is full (disk budget or filesystem)",
 	"spool was written by a newer spoolship (format version)",
 	"spool record or environment is corrupt",
 	"LMDB error",
 	"not found",
 	"spool is open read-only",
+	"encryption key file unusable",
+	"wrong encryption key for this spool",
+	"spool is encrypted: its encryption key is needed",
 };
 
 const char *spoolship_strerror(int err)

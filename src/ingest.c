@@ -319,6 +319,28 @@ static int room_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 	return rc != 0 ? spool_err(rc) : PROBE_FITS;
 }
 
+/* A real commit of that many bytes, and its removal: on an almost full
+ * filesystem only a write tells whether LMDB has the pages (pages it
+ * reuses need no room on the filesystem, new ones do). */
+static int write_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	MDB_val k = { 12, "ingest-probe" }, v = { *(size_t *)arg, NULL };
+	int rc = mdb_put(txn, s->meta, &k, &v, MDB_RESERVE);
+
+	if (rc == 0)
+		memset(v.mv_data, 0, v.mv_size);
+	return spool_err(rc);
+}
+
+static int unwrite_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	MDB_val k = { 12, "ingest-probe" };
+	int rc = mdb_del(txn, s->meta, &k, NULL);
+
+	(void)arg;
+	return rc == MDB_NOTFOUND ? 0 : spool_err(rc);
+}
+
 /* A tiny commit (a counter rewritten with its own value): LMDB reuses
  * pages freed by the shipper's deletes only a txn or two later. */
 static int nudge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
@@ -348,6 +370,10 @@ static void probe(struct ingest *ig, int was, size_t bytes)
 	if (rc == SPOOLSHIP_ESPOOL_FULL &&
 	    (rc = spool_write(ig->s, 1, nudge_txn, NULL)) == 0)
 		rc = spool_write(ig->s, 0, room_txn, &bytes);
+	/* Room in the map; on the filesystem too? */
+	if (rc == PROBE_FITS && spool_fs_low(ig->s, bytes) &&
+	    (rc = spool_write(ig->s, 0, write_txn, &bytes)) == 0)
+		rc = spool_write(ig->s, 1, unwrite_txn, NULL);
 	health_set(ig, rc == PROBE_FITS ? 0 : rc, bytes);
 }
 
@@ -660,16 +686,27 @@ static const char *events_segment(const char *url, size_t *len)
 	return p;
 }
 
-static int auth_ok(struct ingest *ig, struct MHD_Connection *c)
+/* The request headers that matter here (NULL when absent). */
+static void headers_of(struct MHD_Connection *c, struct ingest_headers *h)
+{
+	h->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_AUTHORIZATION);
+	h->content_length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_CONTENT_LENGTH);
+	h->transfer_encoding = MHD_lookup_connection_value(c,
+		MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	h->content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_CONTENT_ENCODING);
+}
+
+/* h: the Authorization header, or NULL. */
+static int auth_ok(struct ingest *ig, const char *h)
 {
 	unsigned char d[DIGEST_LEN];
-	const char *h;
 	size_t n;
 
 	if (!ig->has_token)
 		return 1; /* any Authorization header, or none */
-	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-					MHD_HTTP_HEADER_AUTHORIZATION);
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
 		return 0;
 	for (h += 7; *h == ' '; h++)
@@ -686,12 +723,9 @@ static int auth_ok(struct ingest *ig, struct MHD_Connection *c)
 
 /* 1 when the request announces a body (Content-Length > 0 or chunked);
  * *clen gets the announced length (0 when chunked). */
-static int announced_body(struct MHD_Connection *c, uint64_t *clen)
+static int announced_body(const struct ingest_headers *h, uint64_t *clen)
 {
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		MHD_HTTP_HEADER_CONTENT_LENGTH);
-	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	const char *cl = h->content_length, *te = h->transfer_encoding;
 	char *end;
 
 	*clen = 0;
@@ -704,12 +738,9 @@ static int announced_body(struct MHD_Connection *c, uint64_t *clen)
 	return *clen > 0 || te != NULL;
 }
 
-/* Content-Encoding: 0 none, 1 gzip, -1 something else. */
-static int encoding_of(struct MHD_Connection *c)
+/* Content-Encoding h (NULL: none): 0 none, 1 gzip, -1 something else. */
+static int encoding_of(const char *h)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		MHD_HTTP_HEADER_CONTENT_ENCODING);
-
 	if (h == NULL || *h == '\0' || strcasecmp(h, "identity") == 0)
 		return 0;
 	if (strcasecmp(h, "gzip") == 0 || strcasecmp(h, "x-gzip") == 0)
@@ -718,14 +749,15 @@ static int encoding_of(struct MHD_Connection *c)
 }
 
 /* The checks an events request passes before its body is read. */
-static void check_events_headers(struct ireq *r, const char *seg,
-				 size_t seglen, uint64_t clen)
+static void check_events_headers(struct ireq *r,
+				 const struct ingest_headers *h,
+				 const char *seg, size_t seglen, uint64_t clen)
 {
 	struct ingest *ig = r->ig;
 	char m[128];
 	int enc;
 
-	if (!auth_ok(ig, r->conn)) {
+	if (!auth_ok(ig, h->authorization)) {
 		set_answer(r, MHD_HTTP_UNAUTHORIZED, "Unauthorized");
 		return;
 	}
@@ -736,7 +768,7 @@ static void check_events_headers(struct ireq *r, const char *seg,
 			   "of a [table NAME] section)");
 		return;
 	}
-	if ((enc = encoding_of(r->conn)) < 0) {
+	if ((enc = encoding_of(h->content_encoding)) < 0) {
 		set_answer(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 			   "unsupported Content-Encoding: use gzip or none");
 		return;
@@ -753,8 +785,8 @@ static void check_events_headers(struct ireq *r, const char *seg,
 }
 
 /* Decides what it can from the request line and headers. */
-static void route_request(struct ireq *r, const char *url,
-			  const char *method, uint64_t clen)
+static void route_request(struct ireq *r, const struct ingest_headers *h,
+			  const char *url, const char *method, uint64_t clen)
 {
 	const char *seg;
 	size_t seglen = 0;
@@ -779,7 +811,22 @@ static void route_request(struct ireq *r, const char *url,
 			   "method not allowed");
 		return;
 	}
-	check_events_headers(r, seg, seglen, clen);
+	check_events_headers(r, h, seg, seglen, clen);
+}
+
+/* The request line and headers are in.  Returns 1 when a refusal goes
+ * out now, before the body: a body within the limit is read and dropped,
+ * and answered after it, as clients that send it all before they read
+ * expect; a larger or a chunked one is answered now, and MHD closes the
+ * connection afterwards. */
+static int request_begin(struct ireq *r, const struct ingest_headers *h,
+			 const char *url, const char *method)
+{
+	uint64_t clen;
+	int body = announced_body(h, &clen);
+
+	route_request(r, h, url, method, clen);
+	return r->status != 0 && body && (clen == 0 || clen > r->ig->max_body);
 }
 
 /* ---- the body ----------------------------------------------------------- */
@@ -894,14 +941,6 @@ static int gunzip_bounded(const char *in, size_t len, size_t limit,
 	return 0;
 }
 
-static int is_blank(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			return 0;
-	return 1;
-}
-
 static void note_bad(struct ireq *r, size_t line, int err, const char *why)
 {
 	r->bad++;
@@ -939,8 +978,9 @@ static int reserve_event(struct ireq *r, size_t len)
 	return 0;
 }
 
-/* Validates one line; a valid event goes into the arena (its data field
- * holds the offset until the body is done: the arena may move). */
+/* Validates the event of one line (validate_line()'s, not blank); a
+ * valid one goes into the arena (its data field holds the offset until
+ * the body is done: the arena may move). */
 static int take_line(struct ireq *r, const struct validate_opts *vo,
 		     const char *p, size_t len, size_t line)
 {
@@ -949,10 +989,6 @@ static int take_line(struct ireq *r, const struct validate_opts *vo,
 	size_t outlen;
 	int rc;
 
-	if (len > 0 && p[len - 1] == '\r')
-		len--;
-	if (is_blank(p, len))
-		return 0;
 	if ((rc = reserve_event(r, len)) != 0)
 		return rc;
 	it = &r->items[r->n];
@@ -986,11 +1022,12 @@ static int take_body(struct ireq *r, const char *p, size_t len)
 	if ((r->arena = malloc(r->acap)) == NULL)
 		return -ENOMEM;
 	while (start < len && rc == 0) {
-		const char *nl = memchr(p + start, '\n', len - start);
-		size_t end = nl != NULL ? (size_t)(nl - p) : len;
+		size_t n, used = validate_line(p + start, len - start, 1, &n);
 
-		rc = take_line(r, &vo, p + start, end - start, ++line);
-		start = end + 1;
+		line++;
+		if (n > 0)
+			rc = take_line(r, &vo, p + start, n, line);
+		start += used;
 	}
 	for (size_t i = 0; i < r->n && rc == 0; i++)
 		r->items[i].data = r->arena + (uintptr_t)r->items[i].data;
@@ -1092,7 +1129,7 @@ static enum MHD_Result submit(struct ireq *r)
 }
 
 /* The answer once the committer is done with r's events. */
-static enum MHD_Result answer_commit(struct ireq *r)
+static void set_commit_answer(struct ireq *r)
 {
 	int rc = r->job.rc;
 
@@ -1114,16 +1151,28 @@ static enum MHD_Result answer_commit(struct ireq *r)
 			  "table=%s events=%zu error=\"%s\"", r->stream, r->n,
 			  spoolship_strerror(rc));
 	}
+}
+
+static enum MHD_Result answer_commit(struct ireq *r)
+{
+	set_commit_answer(r);
 	return deliver(r);
 }
 
-/* The whole request is in. */
+/* The whole request is in: 1 when its events go to the spool, else 0
+ * with the answer set. */
+static int request_done(struct ireq *r)
+{
+	if (r->status == 0 && r->route == R_HEALTH)
+		set_health_answer(r);
+	return r->status == 0 && prepare_events(r) == 0 &&
+	       judge_events(r) == 0;
+}
+
 static enum MHD_Result finish(struct ireq *r)
 {
 	conn_deadline(r->ig, r->conn, 0);
-	if (r->status == 0 && r->route == R_HEALTH)
-		set_health_answer(r);
-	if (r->status == 0 && prepare_events(r) == 0 && judge_events(r) == 0)
+	if (request_done(r))
 		return submit(r);
 	return deliver(r);
 }
@@ -1135,21 +1184,15 @@ static enum MHD_Result begin(struct ingest *ig, struct MHD_Connection *c,
 			     void **con_cls)
 {
 	struct ireq *r = calloc(1, sizeof(*r));
-	uint64_t clen;
-	int body;
+	struct ingest_headers h;
 
 	if (r == NULL)
 		return MHD_NO;
 	r->ig = ig;
 	r->conn = c;
 	*con_cls = r;
-	body = announced_body(c, &clen);
-	route_request(r, url, method, clen);
-	/* Refused from the headers.  A body within the limit is read and
-	 * dropped, and answered after it, as clients that send it all
-	 * before they read expect; a larger or a chunked one is answered
-	 * now, and MHD closes the connection afterwards. */
-	if (r->status != 0 && body && (clen == 0 || clen > ig->max_body))
+	headers_of(c, &h);
+	if (request_begin(r, &h, url, method))
 		return deliver(r);
 	return MHD_YES;
 }
@@ -1419,4 +1462,67 @@ void ingest_stop(struct ingest *ig)
 			 (unsigned long long)st.commits);
 	}
 	ingest_free(ig);
+}
+
+/* ---- one request without a socket --------------------------------------- */
+
+/* The same steps as begin(), on_access() and finish(), with the commit
+ * taken as done: a second path would let the fuzzer test code that
+ * never runs. */
+int ingest_dry_run(const struct config *c, spoolship_spool *s,
+		   struct logger *lg, const char *method, const char *url,
+		   const struct ingest_headers *h, const char *body,
+		   size_t len, size_t chunk, struct ingest_dry *out)
+{
+	struct ingest *ig;
+	struct ireq *r = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((ig = ingest_alloc()) == NULL)
+		return -ENOMEM;
+	ig->s = s;
+	ig->log = lg;
+	if ((rc = copy_settings(ig, c)) != 0 ||
+	    (r = calloc(1, sizeof(*r))) == NULL) {
+		ingest_free(ig);
+		return rc != 0 ? rc : -ENOMEM;
+	}
+	r->ig = ig;
+	out->priv = r;
+	if (!request_begin(r, h, url, method)) {
+		for (size_t off = 0, k; off < len; off += k) {
+			k = chunk == 0 || chunk > len - off ? len - off
+							     : chunk;
+			absorb(r, body + off, k);
+		}
+		if (request_done(r)) {
+			r->job.rc = 0;
+			set_commit_answer(r);
+			out->to_spool = 1;
+		}
+	}
+	if (r->msg.oom) { /* as deliver() */
+		strbuf_free(&r->msg);
+		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	out->status = r->status;
+	out->answer = r->msg.len > 0 ? r->msg.p : "";
+	out->answer_len = r->msg.len;
+	out->stream = r->stream;
+	out->items = r->items;
+	out->n = r->n;
+	out->rejected = r->bad;
+	return 0;
+}
+
+void ingest_dry_free(struct ingest_dry *d)
+{
+	struct ireq *r = d->priv;
+
+	if (r != NULL) {
+		ingest_free(r->ig);
+		req_free(r);
+	}
+	memset(d, 0, sizeof(*d));
 }

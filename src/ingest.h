@@ -51,4 +51,45 @@ void ingest_stats(struct ingest *ig, struct ingest_stats *st);
  */
 void ingest_stop(struct ingest *ig);
 
+/* ---- one request without a socket (the fuzzer, tests) ------------------- */
+
+/* The request headers the endpoint looks at; NULL when absent. */
+struct ingest_headers {
+	const char *authorization;
+	const char *content_length;
+	const char *transfer_encoding;
+	const char *content_encoding;
+};
+
+struct spool_item;
+
+/* What the endpoint made of one request, up to the spool. */
+struct ingest_dry {
+	unsigned status;      /* the answer's status, as if the commit of
+			       * the events (when any) worked */
+	const char *answer;   /* its body, NUL-terminated; "" for none */
+	size_t answer_len;
+	int to_spool;         /* 1: the events would be committed */
+	const char *stream;   /* the table they go to ("" if none) */
+	const struct spool_item *items; /* the valid events, n of them */
+	size_t n, rejected;   /* valid events, bad lines */
+	void *priv;           /* for ingest_dry_free() */
+};
+
+/*
+ * Runs one request through everything the endpoint does before the spool
+ * - routing, header checks, the body read in pieces of `chunk` bytes (0:
+ * one piece) as libmicrohttpd hands it over, gunzip within the size
+ * limit, line splitting and validation - with the settings of c (as
+ * ingest_start() takes them) and the validation options of s, which is
+ * never written (only its count of rejected events moves on).  Nothing
+ * listens and nothing is committed.  Fills *out, to be released with
+ * ingest_dry_free().  Returns 0 or -ENOMEM.
+ */
+int ingest_dry_run(const struct config *c, spoolship_spool *s,
+		   struct logger *lg, const char *method, const char *url,
+		   const struct ingest_headers *h, const char *body,
+		   size_t len, size_t chunk, struct ingest_dry *out);
+void ingest_dry_free(struct ingest_dry *d);
+
 #endif

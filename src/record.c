@@ -71,12 +71,28 @@ static uint32_t crc_of(const unsigned char *v, size_t n)
 	return (uint32_t)c;
 }
 
+size_t record_stored_len(const struct record *r)
+{
+	return r->len + (r->flags & RECORD_F_SEALED ? RECORD_SEAL_OVERHEAD : 0);
+}
+
+void record_aad(const struct record *r, unsigned char aad[RECORD_AAD_LEN])
+{
+	aad[0] = (unsigned char)r->version;
+	aad[1] = (unsigned char)r->flags;
+	aad[2] = 0;
+	aad[3] = RECORD_HDR_LEN;
+	put_be64(aad + 4, (uint64_t)r->event_ms);
+	put_be64(aad + 12, (uint64_t)r->append_ms);
+	put_be32(aad + 20, (uint32_t)r->len);
+}
+
 /* Common first 32 bytes of both kinds of record. */
-static void hdr_encode(unsigned char *o, unsigned hdrlen, int64_t event_ms,
-		       int64_t append_ms, size_t len)
+static void hdr_encode(unsigned char *o, unsigned hdrlen, unsigned flags,
+		       int64_t event_ms, int64_t append_ms, size_t len)
 {
 	o[0] = RECORD_VERSION;
-	o[1] = 0;
+	o[1] = (unsigned char)flags;
 	o[2] = (unsigned char)(hdrlen >> 8);
 	o[3] = (unsigned char)hdrlen;
 	put_be64(o + 8, (uint64_t)event_ms);
@@ -84,13 +100,24 @@ static void hdr_encode(unsigned char *o, unsigned hdrlen, int64_t event_ms,
 	put_be32(o + 24, (uint32_t)len);
 }
 
+void record_encode_hdr(unsigned char *out, unsigned flags, int64_t event_ms,
+		       int64_t append_ms, size_t len)
+{
+	hdr_encode(out, RECORD_HDR_LEN, flags, event_ms, append_ms, len);
+	put_be32(out + 28, 0);
+}
+
+void record_finish(unsigned char *out, size_t total)
+{
+	put_be32(out + 4, crc_of(out, total));
+}
+
 void record_encode(unsigned char *out, int64_t event_ms, int64_t append_ms,
 		   const char *data, size_t len)
 {
-	hdr_encode(out, RECORD_HDR_LEN, event_ms, append_ms, len);
-	put_be32(out + 28, 0);
+	record_encode_hdr(out, 0, event_ms, append_ms, len);
 	memcpy(out + RECORD_HDR_LEN, data, len);
-	put_be32(out + 4, crc_of(out, RECORD_HDR_LEN + len));
+	record_finish(out, RECORD_HDR_LEN + len);
 }
 
 /* Checks what both kinds share; fills r except data. */
@@ -131,7 +158,7 @@ int record_decode(const void *v, size_t vlen, struct record *r, char *why,
 
 	if (rc != 0)
 		return rc;
-	if (r->len != vlen - RECORD_HDR_LEN || r->len == 0)
+	if (record_stored_len(r) != vlen - RECORD_HDR_LEN || r->len == 0)
 		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "payload length does not match");
 	r->data = (const char *)p + RECORD_HDR_LEN;
@@ -149,16 +176,18 @@ int record_peek_time(const void *v, size_t vlen, int64_t *event_ms)
 	return 0;
 }
 
-size_t dead_record_size(size_t len, size_t excerpt_len)
+size_t dead_record_size(size_t stored_len, size_t excerpt_len)
 {
-	return DEAD_HDR_LEN + excerpt_len + len;
+	return DEAD_HDR_LEN + excerpt_len + stored_len;
 }
 
 void dead_record_encode(unsigned char *o, const struct dead_record *d)
 {
-	size_t total = dead_record_size(d->r.len, d->excerpt_len);
+	size_t stored = record_stored_len(&d->r);
+	size_t total = dead_record_size(stored, d->excerpt_len);
 
-	hdr_encode(o, DEAD_HDR_LEN, d->r.event_ms, d->r.append_ms, d->r.len);
+	hdr_encode(o, DEAD_HDR_LEN, d->r.flags, d->r.event_ms, d->r.append_ms,
+		   d->r.len);
 	put_be32(o + 28, d->stream);
 	put_be64(o + 32, (uint64_t)d->dead_ms);
 	put_be64(o + 40, d->seq);
@@ -169,7 +198,7 @@ void dead_record_encode(unsigned char *o, const struct dead_record *d)
 	put_be32(o + 52, (uint32_t)d->excerpt_len);
 	if (d->excerpt_len > 0)
 		memcpy(o + DEAD_HDR_LEN, d->excerpt, d->excerpt_len);
-	memcpy(o + DEAD_HDR_LEN + d->excerpt_len, d->r.data, d->r.len);
+	memcpy(o + DEAD_HDR_LEN + d->excerpt_len, d->r.data, stored);
 	put_be32(o + 4, crc_of(o, total));
 }
 
@@ -190,7 +219,7 @@ int dead_record_decode(const void *v, size_t vlen, struct dead_record *d,
 	if (d->reason == 0 || d->reason > DEAD_REASON_MAX)
 		return errf(why, whylen, SPOOLSHIP_ECORRUPT, "bad dead reason");
 	if (d->excerpt_len > vlen - DEAD_HDR_LEN ||
-	    d->r.len != vlen - DEAD_HDR_LEN - d->excerpt_len)
+	    record_stored_len(&d->r) != vlen - DEAD_HDR_LEN - d->excerpt_len)
 		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "payload length does not match");
 	d->excerpt = (const char *)p + DEAD_HDR_LEN;

@@ -15,11 +15,16 @@
 #define EVENT_KEY_LEN 12    /* stream id (4) || sequence (8), big-endian */
 #define DEAD_KEY_LEN 8      /* dead sequence, big-endian */
 
-/* Flags: named now so that a reader of version 1 refuses what it cannot
- * decode instead of shipping sealed or compressed bytes as JSON. */
+/* Flags: a reader refuses what it cannot decode instead of shipping sealed
+ * or compressed bytes as JSON.  SEALED: the payload is nonce (12) ||
+ * AES-256-GCM ciphertext (len) || tag (16), with the header as associated
+ * data (record_aad); the CRC covers the stored bytes, so checking it needs
+ * no key. */
 #define RECORD_F_GZIP 0x01u
 #define RECORD_F_SEALED 0x02u
-#define RECORD_F_KNOWN 0x00u /* flags this build can decode */
+#define RECORD_F_KNOWN RECORD_F_SEALED /* flags this build can decode */
+#define RECORD_SEAL_OVERHEAD 28
+#define RECORD_AAD_LEN 24
 
 enum dead_reason {
 	DEAD_EXPIRED = 1,  /* aged past max_age before delivery */
@@ -34,9 +39,18 @@ struct record {
 	unsigned flags;
 	int64_t event_ms;
 	int64_t append_ms;
-	const char *data; /* points into the encoded value */
-	size_t len;
+	const char *data; /* the payload as stored (sealed when flags say so),
+			   * pointing into the encoded value */
+	size_t len;       /* the event's length (before sealing) */
 };
+
+/* Bytes the payload takes in the record: len, plus the nonce and tag of a
+ * sealed one. */
+size_t record_stored_len(const struct record *r);
+/* The associated data a sealed payload is bound to: version, flags and
+ * the header's times and length, in the pending record's layout (so a
+ * sealed payload moved to the dead store still opens). */
+void record_aad(const struct record *r, unsigned char aad[RECORD_AAD_LEN]);
 
 struct dead_record {
 	struct record r;
@@ -62,6 +76,12 @@ int event_key_parse(const void *k, size_t klen, uint32_t *stream,
 /* Writes header + payload into out (RECORD_HDR_LEN + len bytes). */
 void record_encode(unsigned char *out, int64_t event_ms, int64_t append_ms,
 		   const char *data, size_t len);
+/* For a sealed record (spool_append.c): the header of a record of flags
+ * whose event is len bytes; the caller writes the payload after it, then
+ * record_finish() sets the CRC over all total bytes. */
+void record_encode_hdr(unsigned char *out, unsigned flags, int64_t event_ms,
+		       int64_t append_ms, size_t len);
+void record_finish(unsigned char *out, size_t total);
 
 /* Decodes and checks a pending record: version, header length, payload
  * length, flags and CRC.  Returns 0, SPOOLSHIP_EVERSION (newer record) or
@@ -74,7 +94,8 @@ int record_decode(const void *v, size_t vlen, struct record *r,
  * select with record_decode().  Returns 0 or SPOOLSHIP_ECORRUPT. */
 int record_peek_time(const void *v, size_t vlen, int64_t *event_ms);
 
-size_t dead_record_size(size_t len, size_t excerpt_len);
+/* stored_len: record_stored_len() of the record that dies. */
+size_t dead_record_size(size_t stored_len, size_t excerpt_len);
 void dead_record_encode(unsigned char *out, const struct dead_record *d);
 int dead_record_decode(const void *v, size_t vlen, struct dead_record *d,
 		       char *why, size_t whylen);

@@ -61,6 +61,11 @@ struct sstream {
 	unsigned inflight;
 	unsigned attempt;          /* consecutive transient failures */
 	int64_t paused_until;      /* monotonic ms */
+	/* The partial batch lingering: its first sequence and when (mono)
+	 * the shipper first saw it, so that linger holds whatever the wall
+	 * clock does (append times are wall-clock times). */
+	uint64_t linger_seq;
+	int64_t linger_since;
 };
 
 struct shipper {
@@ -520,12 +525,23 @@ static struct sbatch *next_new(struct shipper *sh, struct sstream *st,
 	if (*err != 0 || t->n == 0)
 		return NULL;
 	/* A batch that is not full waits for more, up to linger after its
-	 * oldest event was appended. */
+	 * oldest event was appended, and never longer than linger after
+	 * the shipper first saw it: a wall clock set back (or a producer's
+	 * clock ahead) must not hold events back for the difference. */
 	due = t->recs[0].append_ms + sh->o.linger_ms;
+	if (st->linger_seq != t->recs[0].seq) {
+		st->linger_seq = t->recs[0].seq;
+		st->linger_since = clock_mono_ms();
+	}
 	if (t->n < sh->o.max_events &&
 	    t->body_len + 256 < sh->o.max_bytes && !sh->stop_reading &&
-	    clock_wall_ms() < due) {
-		earliest(sh, clock_mono_ms() + (due - clock_wall_ms()));
+	    clock_wall_ms() < due &&
+	    clock_mono_ms() < st->linger_since + sh->o.linger_ms) {
+		int64_t at = clock_mono_ms() + (due - clock_wall_ms());
+
+		if (at > st->linger_since + sh->o.linger_ms)
+			at = st->linger_since + sh->o.linger_ms;
+		earliest(sh, at);
 		return NULL;
 	}
 	sb = calloc(1, sizeof(*sb));
@@ -938,9 +954,15 @@ int ship_step(struct shipper *sh, int64_t max_wait_ms)
 		earliest(sh, sh->recheck_at);
 	if (rc == 0)
 		rc = fill(sh, now);
-	if (rc != 0)
+	if (rc != 0) {
+		char e[128];
+
 		log_error(sh->log, "reading the spool failed error=\"%s\"",
 			  spoolship_strerror(rc));
+		/* Ends the run (cli_run.c): say why in last_error. */
+		snprintf(e, sizeof(e), "spool: %s", spoolship_strerror(rc));
+		set_error(sh, e);
+	}
 	sh->c.in_flight = sh->inflight;
 	wait = sh->wake_at - clock_mono_ms();
 	if (wait < 0)

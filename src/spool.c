@@ -5,6 +5,7 @@
  */
 #define _DEFAULT_SOURCE /* madvise, realpath */
 #define _POSIX_C_SOURCE 200809L
+#include "seal.h"
 #include "spool.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -49,6 +51,10 @@ int spool_err(int rc)
 		return SPOOLSHIP_ECORRUPT;
 	case MDB_VERSION_MISMATCH:
 		return SPOOLSHIP_EVERSION;
+	case MDB_PANIC:
+		/* A write of a meta page failed earlier (I/O): LMDB refuses
+		 * every later txn of this handle.  Reopening recovers. */
+		return -EIO;
 	case EACCES:
 	case EROFS:
 	case ENOMEM:
@@ -120,6 +126,18 @@ int spool_txn_begin(spoolship_spool *s, int rdonly, MDB_txn **txn)
 	return spool_err(rc);
 }
 
+/* LMDB reports a short write, which is what a full filesystem gives, as
+ * EIO: with (almost) no room left on the spool's filesystem, call it
+ * ENOSPC. */
+#define FS_FULL_SLACK (1ull << 20)
+int spool_fs_low(const spoolship_spool *s, uint64_t need)
+{
+	struct statvfs v;
+
+	return s->dir != NULL && statvfs(s->dir, &v) == 0 &&
+	       (uint64_t)v.f_bavail * v.f_frsize < need + FS_FULL_SLACK;
+}
+
 int spool_txn_commit(spoolship_spool *s, MDB_txn *txn)
 {
 	int rc = mdb_txn_commit(txn);
@@ -127,6 +145,8 @@ int spool_txn_commit(spoolship_spool *s, MDB_txn *txn)
 	pthread_rwlock_unlock(&s->maplock);
 	if (rc == 0)
 		spool_note_commit(s);
+	else if (rc == EIO && spool_fs_low(s, 0))
+		rc = ENOSPC;
 	return spool_err(rc);
 }
 
@@ -198,6 +218,10 @@ int spool_write(spoolship_spool *s, int for_delete, spool_txn_fn *fn,
 			rc = spool_txn_commit(s, txn);
 		else
 			spool_txn_abort(s, txn);
+		/* A full filesystem is a full spool to the producer (503,
+		 * exit 4, the full_policy), but a larger map cannot help. */
+		if (rc == -ENOSPC || rc == -EDQUOT)
+			return SPOOLSHIP_ESPOOL_FULL;
 		if (rc != SPOOLSHIP_ESPOOL_FULL)
 			return rc;
 		rc = spool_grow(s, for_delete);
@@ -518,11 +542,42 @@ static int open_dbs(spoolship_spool *s)
 				   (uint64_t)clock_wall_ms())) != 0)
 			goto err;
 	}
+	if ((rc = spool_key_match(s, txn)) != 0)
+		goto err;
 	/* Commit even a read txn: handles opened in one that aborts close. */
 	return spool_txn_commit(s, txn);
 err:
 	spool_txn_abort(s, txn);
 	return rc;
+}
+
+/*
+ * LMDB sizes lock.mdb with ftruncate and then writes to it through a
+ * shared map: on a full filesystem the first store to a page that has no
+ * block yet is a SIGBUS.  Give the file its blocks first (the size LMDB
+ * gives a new one, 126 readers; an existing file keeps its size, which
+ * every process reads its reader count from), so that a full disk is an
+ * error, not a crash.
+ */
+#define LOCK_FILE_BYTES 8192
+static int lock_file_alloc(const char *dir)
+{
+	char path[4096];
+	struct stat st;
+	int fd, n, rc;
+
+	n = snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = fstat(fd, &st) != 0 ? errno :
+	     posix_fallocate(fd, 0, st.st_size > LOCK_FILE_BYTES ?
+				    st.st_size : LOCK_FILE_BYTES);
+	close(fd);
+	/* Anything else (no fallocate here, ...): LMDB goes on as ever. */
+	return rc == ENOSPC || rc == EDQUOT ? SPOOLSHIP_ESPOOL_FULL : 0;
 }
 
 static int env_open(spoolship_spool *s, const char *dir)
@@ -535,6 +590,8 @@ static int env_open(spoolship_spool *s, const char *dir)
 		flags |= MDB_NOSYNC;
 	if (s->o.readonly)
 		flags |= MDB_RDONLY;
+	else if ((rc = lock_file_alloc(dir)) != 0)
+		return rc;
 	s->map_size = initial_map(dir, s->o.max_bytes);
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		return spool_err(rc);
@@ -636,7 +693,8 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 		rc = -ENOMEM;
 		goto err;
 	}
-	if ((rc = make_dir(dir, s->o.readonly)) != 0 ||
+	if ((rc = spool_key_load(s)) != 0 ||
+	    (rc = make_dir(dir, s->o.readonly)) != 0 ||
 	    (rc = lock_take(s, dir)) != 0 ||
 	    (rc = env_open(s, dir)) != 0 || (rc = open_dbs(s)) != 0)
 		goto err;
@@ -657,6 +715,7 @@ err:
 	pthread_cond_destroy(&s->sync_cv);
 	pthread_mutex_destroy(&s->mu);
 	pthread_rwlock_destroy(&s->maplock);
+	sealer_free(s->sealer);
 	free(s->dir);
 	free(s->realdir);
 	free(s);
@@ -714,6 +773,7 @@ int spoolship_spool_close(spoolship_spool *s)
 	pthread_cond_destroy(&s->sync_cv);
 	pthread_mutex_destroy(&s->mu);
 	pthread_rwlock_destroy(&s->maplock);
+	sealer_free(s->sealer);
 	free(s->dir);
 	free(s->realdir);
 	free(s);

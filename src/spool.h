@@ -36,6 +36,10 @@ struct spoolship_spool {
 	 * swap the data file (spool_compact.c).  -1: none (a read-only
 	 * view of a directory it may not write to). */
 	int lockfd;
+	/* Encryption at rest (spool_seal.c): the sealer of o.key_file, or
+	 * NULL; encrypted: the spool holds a key fingerprint. */
+	struct sealer *sealer;
+	int encrypted;
 };
 
 /* One stream's row in the `streams` database. */
@@ -63,6 +67,9 @@ void spool_txn_abort(spoolship_spool *s, MDB_txn *txn);
  * fresh pages in a copy-on-write tree).  Returns 0 when it grew (or
  * another process had grown it), SPOOLSHIP_ESPOOL_FULL at the limit. */
 int spool_grow(spoolship_spool *s, int for_delete);
+/* 1 when the spool's filesystem has less than need bytes (plus 1 MiB)
+ * free for unprivileged writes. */
+int spool_fs_low(const spoolship_spool *s, uint64_t need);
 /* The reserve above the budget that deletes may use. */
 uint64_t spool_reserve(const spoolship_spool *s);
 /* Runs fn in a write txn and commits it.  On MDB_MAP_FULL (from fn or the
@@ -98,6 +105,45 @@ int meta_set(spoolship_spool *s, MDB_txn *txn, const char *key, uint64_t v);
 #define META_FULL_HITS "full_hits"
 #define META_NEXT_STREAM "next_stream_id"
 #define META_NEXT_DEAD "next_dead_seq"
+
+/* ---- encryption at rest (spool_seal.c) ------------------------------- */
+
+/* Reads o.key_file (if any) into s->sealer.  Returns 0 or SPOOLSHIP_EKEY. */
+int spool_key_load(spoolship_spool *s);
+/* At open, in the txn that opened the databases: checks the key against
+ * the spool's fingerprint (EKEYWRONG), refuses a writable open of an
+ * encrypted spool without a key (EKEYNEEDED), records the fingerprint on
+ * the first writable open with a key. */
+int spool_key_match(spoolship_spool *s, MDB_txn *txn);
+/* Size of a record holding an event of len bytes, as this handle writes
+ * it (sealed when it has a key). */
+size_t spool_record_size(const spoolship_spool *s, size_t len);
+/* Encodes a record into out (spool_record_size() bytes), sealing the
+ * event when the handle has a key.  Returns 0 or SPOOLSHIP_EKEY. */
+int spool_record_write(spoolship_spool *s, unsigned char *out,
+		       int64_t event_ms, int64_t append_ms, const char *data,
+		       size_t len);
+/* Copies r's event into out (r->len bytes), opening it when sealed.
+ * Returns 0, SPOOLSHIP_ECORRUPT (tag mismatch: tampered) or
+ * SPOOLSHIP_EKEYNEEDED (sealed and the handle has no key). */
+int spool_payload(spoolship_spool *s, const struct record *r, void *out);
+/* A buffer for opened events; zero it, free with spool_plain_free()
+ * (which wipes it). */
+struct spool_plain {
+	char *buf;
+	size_t cap;
+};
+/* When r is sealed: opens it into p and points r at the plaintext (flags
+ * cleared); a record in the clear is left alone.  Errors as
+ * spool_payload(). */
+int spool_unseal(spoolship_spool *s, struct record *r, struct spool_plain *p);
+void spool_plain_free(struct spool_plain *p);
+/* For the dead store's walkers: decodes the dead record in d and opens
+ * its event when sealed (not a corrupt one's bytes).  Returns 0, 1 when
+ * it is to be skipped (unsound, or its tag fails: verify names it), or
+ * an error (SPOOLSHIP_EKEYNEEDED, -ENOMEM). */
+int spool_dead_open(spoolship_spool *s, const MDB_val *d,
+		    struct dead_record *dr, struct spool_plain *p);
 
 /* Streams.  Names are checked with spoolship_table_name_ok(). */
 int stream_get(spoolship_spool *s, MDB_txn *txn, const char *name,
@@ -274,8 +320,9 @@ int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
  * or when the payload is itself an event in stored form.  Returns 0 with
  * *data (pointing into d), *len and *event_ms set, or SPOOLSHIP_ECORRUPT
  * with the reason in why, or -ENOMEM. */
-int spool_dead_event(const struct dead_record *d, const char **data,
-		     size_t *len, int64_t *event_ms, char *why, size_t whylen);
+int spool_dead_event(spoolship_spool *s, const struct dead_record *d,
+		     struct spool_plain *p, const char **data, size_t *len,
+		     int64_t *event_ms, char *why, size_t whylen);
 
 /* Called for each dead event a requeue leaves where it is, after the txn
  * that looked at it committed: its dead sequence and why. */

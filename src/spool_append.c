@@ -61,19 +61,24 @@ static int append_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 		return spool_err(rc);
 	for (size_t i = 0; i < j->n; i++) {
 		MDB_val k = { sizeof(key), key };
-		MDB_val v = { RECORD_HDR_LEN + j->it[i].len, NULL };
+		MDB_val v = { spool_record_size(s, j->it[i].len), NULL };
 
 		event_key(key, row.id, row.next_seq + i);
 		rc = mdb_cursor_put(c, &k, &v, flags);
+		if (rc != 0) {
+			rc = spool_err(rc);
+			break;
+		}
+		rc = spool_record_write(s, v.mv_data, j->it[i].event_ms,
+					j->now_ms, j->it[i].data,
+					j->it[i].len);
 		if (rc != 0)
 			break;
-		record_encode(v.mv_data, j->it[i].event_ms, j->now_ms,
-			      j->it[i].data, j->it[i].len);
-		bytes += j->it[i].len;
+		bytes += v.mv_size - RECORD_HDR_LEN;
 	}
 	mdb_cursor_close(c);
 	if (rc != 0)
-		return spool_err(rc);
+		return rc;
 	row.next_seq += j->n;
 	row.pending_events += j->n;
 	row.pending_bytes += bytes;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "errf.h"
+#include "durable.h"
 #include "spool.h"
 
 #define TMP_PREFIX ".compact-"
@@ -40,18 +41,6 @@ static int path_of(char *out, const char *a, const char *b)
 	out[la] = '/';
 	memcpy(out + la + 1, b, lb + 1);
 	return 0;
-}
-
-static int fsync_path(const char *path, int flags)
-{
-	int fd = open(path, flags | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
 }
 
 static int file_size(const char *path, uint64_t *out)
@@ -237,12 +226,12 @@ static int swap_in(const char *dir, const struct paths *p, char *errbuf,
 		unlink(p->old);
 		return rc;
 	}
-	if ((rc = fsync_path(dir, O_RDONLY | O_DIRECTORY)) != 0)
+	if ((rc = durable_sync_path(dir, O_RDONLY | O_DIRECTORY)) != 0)
 		return errf(errbuf, errlen, rc, "cannot sync %s", dir);
 	if (unlink(p->old) != 0)
 		return errf(errbuf, errlen, -errno, "cannot remove %s",
 			    p->old);
-	return fsync_path(dir, O_RDONLY | O_DIRECTORY);
+	return durable_sync_path(dir, O_RDONLY | O_DIRECTORY);
 }
 
 /* Makes the copy in p->tmp, beside the spool (the same file system, so
@@ -260,8 +249,8 @@ static int make_copy(spoolship_spool *s, struct paths *p, char *errbuf,
 			    "copying the spool into %s failed", p->tmp);
 	/* LMDB creates the copy 0666 & ~umask: make it the spool's 0600. */
 	if (chmod(p->copy, 0600) != 0 ||
-	    (rc = fsync_path(p->copy, O_RDONLY)) != 0 ||
-	    (rc = fsync_path(p->tmp, O_RDONLY | O_DIRECTORY)) != 0)
+	    (rc = durable_sync_path(p->copy, O_RDONLY)) != 0 ||
+	    (rc = durable_sync_path(p->tmp, O_RDONLY | O_DIRECTORY)) != 0)
 		return errf(errbuf, errlen, rc != 0 ? rc : -errno,
 			    "cannot sync the copy %s", p->copy);
 	return 0;

@@ -182,6 +182,7 @@ int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
 	struct dfilt df;
 	size_t nnames = 0, shown = 0;
 	char fallback[16];
+	struct spool_plain plain = { NULL, 0 };
 	MDB_txn *txn = NULL;
 	MDB_cursor *c = NULL;
 	MDB_val k, d;
@@ -211,9 +212,13 @@ int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
 		dseq = get_be64(k.mv_data);
 		if (dfilt_past(&df, dseq))
 			break;
-		if (dead_record_decode(d.mv_data, d.mv_size, &dr, NULL, 0) ||
-		    !dfilt_match(&df, dseq, &dr))
+		if ((res = spool_dead_open(s, &d, &dr, &plain)) != 0 ||
+		    !dfilt_match(&df, dseq, &dr)) {
+			if (res < 0)
+				break;
+			res = 0;
 			continue;
+		}
 		res = fn(arg, dseq, &dr,
 			 name_find(names, nnames, dr.stream, fallback,
 				   sizeof(fallback)));
@@ -227,6 +232,7 @@ out:
 		spool_txn_abort(s, txn);
 	free(names);
 	free(df.seqs);
+	spool_plain_free(&plain);
 	return res != 0 ? res : rc;
 }
 
@@ -253,27 +259,49 @@ static int stored_form(const char *data, size_t len, int64_t *event_ms)
 	return ok;
 }
 
-int spool_dead_event(const struct dead_record *d, const char **data,
-		     size_t *len, int64_t *event_ms, char *why, size_t whylen)
+/* Opens a sealed event (into p) for spool_dead_event(). */
+static int dead_open(spoolship_spool *s, struct record *r,
+		     struct spool_plain *p, char *why, size_t whylen)
+{
+	int rc = spool_unseal(s, r, p);
+
+	if (rc == SPOOLSHIP_ECORRUPT)
+		return errf(why, whylen, rc, "its sealed event fails "
+			    "authentication (tampered, or another key)");
+	return rc;
+}
+
+int spool_dead_event(spoolship_spool *s, const struct dead_record *d,
+		     struct spool_plain *p, const char **data, size_t *len,
+		     int64_t *event_ms, char *why, size_t whylen)
 {
 	struct record inner;
 	char reason[128];
 	int rc;
 
 	if (d->reason != DEAD_CORRUPT) {
-		*data = d->r.data;
-		*len = d->r.len;
-		*event_ms = d->r.event_ms;
-		return 0;
-	}
-	/* A corrupt record was moved as it was: header, CRC and all. */
-	if (record_decode(d->r.data, d->r.len, &inner, reason,
-			  sizeof(reason)) == 0) {
+		inner = d->r;
+		if ((rc = dead_open(s, &inner, p, why, whylen)) != 0)
+			return rc;
 		*data = inner.data;
 		*len = inner.len;
 		*event_ms = inner.event_ms;
 		return 0;
 	}
+	/* A corrupt record was moved as it was: header, CRC and all. */
+	if (!(d->r.flags & RECORD_F_SEALED) &&
+	    record_decode(d->r.data, d->r.len, &inner, reason,
+			  sizeof(reason)) == 0) {
+		if ((rc = dead_open(s, &inner, p, why, whylen)) != 0)
+			return rc;
+		*data = inner.data;
+		*len = inner.len;
+		*event_ms = inner.event_ms;
+		return 0;
+	}
+	if (d->r.flags & RECORD_F_SEALED)
+		return errf(why, whylen, SPOOLSHIP_ECORRUPT, "its sealed event "
+			    "failed authentication when it was shipped");
 	rc = stored_form(d->r.data, d->r.len, event_ms);
 	if (rc < 0)
 		return rc;
@@ -312,6 +340,7 @@ struct rq_job {
 	size_t nst, st_cap;
 	char *buf;          /* the event being moved, copied out */
 	size_t buf_cap;
+	struct spool_plain plain; /* a sealed event, opened */
 };
 
 static int refuse(struct rq_job *j, uint64_t dseq, const char *why)
@@ -362,17 +391,20 @@ static int rq_append(spoolship_spool *s, MDB_txn *txn, struct rq_job *j,
 {
 	unsigned char key[EVENT_KEY_LEN];
 	MDB_val k = { sizeof(key), key };
-	MDB_val v = { RECORD_HDR_LEN + len, NULL };
+	MDB_val v = { spool_record_size(s, len), NULL };
 	int rc;
 
 	event_key(key, row->id, row->next_seq);
 	rc = mdb_put(txn, s->events, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE);
 	if (rc != 0)
 		return rc == MDB_KEYEXIST ? SPOOLSHIP_ECORRUPT : spool_err(rc);
-	record_encode(v.mv_data, event_ms, j->now_ms, j->buf, len);
+	rc = spool_record_write(s, v.mv_data, event_ms, j->now_ms, j->buf,
+				len);
+	if (rc != 0)
+		return rc;
 	row->next_seq++;
 	row->pending_events++;
-	row->pending_bytes += len;
+	row->pending_bytes += v.mv_size - RECORD_HDR_LEN;
 	return 0;
 }
 
@@ -389,7 +421,8 @@ static int rq_one(spoolship_spool *s, MDB_txn *txn, struct rq_job *j,
 	int rc;
 
 	*done = 0;
-	rc = spool_dead_event(dr, &data, &len, &event_ms, why, sizeof(why));
+	rc = spool_dead_event(s, dr, &j->plain, &data, &len, &event_ms, why,
+			      sizeof(why));
 	if (rc == SPOOLSHIP_ECORRUPT)
 		return refuse(j, dseq, why);
 	if (rc != 0)
@@ -514,6 +547,7 @@ int spool_dead_requeue(spoolship_spool *s, const struct dead_filter *f,
 	free(j.ref);
 	free(j.st);
 	free(j.buf);
+	spool_plain_free(&j.plain);
 	if (requeued != NULL)
 		*requeued = nmoved;
 	if (refused != NULL)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "spool.h"
 
 /* Reads the head record (oldest sequence) of a stream. */
@@ -243,6 +244,8 @@ int spool_peek(spoolship_spool *s, const char *table, size_t max,
 	       spool_peek_fn *fn, void *arg)
 {
 	struct peek_src *src = NULL;
+	struct spool_plain plain = { NULL, 0 };
+	struct record r;
 	size_t n = 0, shown = 0;
 	MDB_txn *txn;
 	int rc;
@@ -260,7 +263,10 @@ int spool_peek(spoolship_spool *s, const char *table, size_t max,
 				best = &src[i];
 		if (best == NULL)
 			break;
-		rc = fn(arg, best->name, best->seq, &best->r);
+		r = best->r;
+		if ((rc = spool_unseal(s, &r, &plain)) != 0)
+			break;
+		rc = fn(arg, best->name, best->seq, &r);
 		shown++;
 		if (rc == 0)
 			rc = peek_advance(best, MDB_NEXT);
@@ -269,6 +275,7 @@ int spool_peek(spoolship_spool *s, const char *table, size_t max,
 		if (src[i].c != NULL)
 			mdb_cursor_close(src[i].c);
 	free(src);
+	spool_plain_free(&plain);
 	spool_txn_abort(s, txn);
 	return rc;
 }
@@ -289,6 +296,7 @@ struct vstate {
 	spool_problem_fn *fn;
 	void *arg;
 	uint64_t records, bad;
+	struct spool_plain plain;
 };
 
 static void problem(struct vstate *v, const char *db, const MDB_val *k,
@@ -322,6 +330,28 @@ static struct vcount *vcount_of(struct vcount **arr, size_t *n, uint32_t id)
 	return &(*arr)[(*n)++];
 }
 
+/* With the key, a sealed record's tag is checked too: a record whose CRC
+ * was recomputed after tampering still fails here.  Without it, the CRC
+ * alone is checked (the CLI says so). */
+static int verify_seal(spoolship_spool *s, struct vstate *v, const char *db,
+		       const MDB_val *k, const struct record *r)
+{
+	int rc;
+
+	if (!(r->flags & RECORD_F_SEALED) || s->sealer == NULL)
+		return 0;
+	if ((rc = array_grow((void **)&v->plain.buf, &v->plain.cap, r->len,
+			     1)) != 0)
+		return rc;
+	rc = spool_payload(s, r, v->plain.buf);
+	if (rc == SPOOLSHIP_ECORRUPT) {
+		problem(v, db, k, "sealed event fails authentication "
+			"(tampered, or sealed with another key)");
+		return 0;
+	}
+	return rc;
+}
+
 static int verify_events(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
 			 struct vcount **vc, size_t *nvc)
 {
@@ -349,12 +379,14 @@ static int verify_events(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
 			problem(v, "events", &k, why);
 			continue;
 		}
+		if ((rc = verify_seal(s, v, "events", &k, &r)) != 0)
+			break;
 		if ((t = vcount_of(vc, nvc, sid)) == NULL) {
 			rc = -ENOMEM;
 			break;
 		}
 		t->events++;
-		t->bytes += r.len;
+		t->bytes += record_stored_len(&r);
 		if (seq > t->max_seq)
 			t->max_seq = seq;
 	}
@@ -434,6 +466,10 @@ static int verify_dead(spoolship_spool *s, MDB_txn *txn, struct vstate *v)
 		else if (dead_record_decode(d.mv_data, d.mv_size, &dr, why,
 					    sizeof(why)) != 0)
 			problem(v, "dead", &k, why);
+		else if ((dr.reason != DEAD_CORRUPT ||
+			  (dr.r.flags & RECORD_F_SEALED)) &&
+			 (rc = verify_seal(s, v, "dead", &k, &dr.r)) != 0)
+			break;
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
@@ -442,7 +478,7 @@ static int verify_dead(spoolship_spool *s, MDB_txn *txn, struct vstate *v)
 int spool_verify(spoolship_spool *s, spool_problem_fn *fn, void *arg,
 		 uint64_t *records, uint64_t *bad)
 {
-	struct vstate v = { fn, arg, 0, 0 };
+	struct vstate v = { fn, arg, 0, 0, { NULL, 0 } };
 	struct vcount *vc = NULL;
 	size_t nvc = 0;
 	MDB_txn *txn;
@@ -457,6 +493,7 @@ int spool_verify(spoolship_spool *s, spool_problem_fn *fn, void *arg,
 		rc = verify_dead(s, txn, &v);
 	spool_txn_abort(s, txn);
 	free(vc);
+	spool_plain_free(&v.plain);
 	*records = v.records;
 	*bad = v.bad;
 	return rc;
@@ -465,6 +502,7 @@ int spool_verify(spoolship_spool *s, spool_problem_fn *fn, void *arg,
 int spool_dead_walk(spoolship_spool *s, spool_dead_fn *fn, void *arg)
 {
 	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
+	struct spool_plain plain = { NULL, 0 };
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, d;
@@ -481,14 +519,19 @@ int spool_dead_walk(spoolship_spool *s, spool_dead_fn *fn, void *arg)
 		struct dead_record dr;
 
 		if (k.mv_size != DEAD_KEY_LEN ||
-		    dead_record_decode(d.mv_data, d.mv_size, &dr, NULL, 0))
+		    (res = spool_dead_open(s, &d, &dr, &plain)) == 1) {
+			res = 0;
 			continue;
+		}
+		if (res != 0)
+			break;
 		if (stream_name_of(s, txn, dr.stream, name) != 0)
 			snprintf(name, sizeof(name), "#%u", dr.stream);
 		res = fn(arg, get_be64(k.mv_data), &dr, name);
 	}
 	mdb_cursor_close(c);
 	spool_txn_abort(s, txn);
+	spool_plain_free(&plain);
 	if (res != 0)
 		return res;
 	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);

@@ -29,7 +29,8 @@ static int seek_after(MDB_cursor *c, uint32_t stream, uint64_t after_seq,
 	return mdb_cursor_get(c, k, d, MDB_SET_RANGE);
 }
 
-static int batch_add(struct spool_batch *b, uint64_t seq,
+/* Adds one event, opened when sealed; the batch is unchanged on error. */
+static int batch_add(spoolship_spool *s, struct spool_batch *b, uint64_t seq,
 		     const struct record *r)
 {
 	size_t sep = b->n > 0 ? 1 : 0;
@@ -38,7 +39,8 @@ static int batch_add(struct spool_batch *b, uint64_t seq,
 	if ((rc = array_grow((void **)&b->recs, &b->recs_cap, b->n + 1,
 		       sizeof(*b->recs))) != 0 ||
 	    (rc = array_grow((void **)&b->body, &b->body_cap,
-		       b->body_len + sep + r->len, 1)) != 0)
+		       b->body_len + sep + r->len, 1)) != 0 ||
+	    (rc = spool_payload(s, r, b->body + b->body_len + sep)) != 0)
 		return rc;
 	if (sep)
 		b->body[b->body_len++] = '\n';
@@ -47,7 +49,6 @@ static int batch_add(struct spool_batch *b, uint64_t seq,
 	b->recs[b->n].append_ms = r->append_ms;
 	b->recs[b->n].off = b->body_len;
 	b->recs[b->n].len = r->len;
-	memcpy(b->body + b->body_len, r->data, r->len);
 	b->body_len += r->len;
 	b->n++;
 	return 0;
@@ -82,16 +83,23 @@ int spool_batch_next(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
 		if (event_key_parse(k.mv_data, k.mv_size, &sid, &seq) != 0 ||
 		    sid != stream)
 			break;
-		if (record_decode(d.mv_data, d.mv_size, &r, NULL, 0) != 0) {
+		rc = record_decode(d.mv_data, d.mv_size, &r, NULL, 0);
+		if (rc == 0 && b->n > 0 && b->body_len + 1 + r.len > max_bytes)
+			break;
+		if (rc == 0)
+			rc = batch_add(s, b, seq, &r);
+		/* A damaged (or tampered) record ends the batch before it;
+		 * alone, it is handed to the caller to dead-letter. */
+		if (rc == SPOOLSHIP_ECORRUPT || rc == SPOOLSHIP_EVERSION) {
 			if (b->n == 0) {
 				b->corrupt_seq = seq;
 				rc = SPOOLSHIP_ECORRUPT;
+			} else {
+				rc = 0;
 			}
 			break;
 		}
-		if (b->n > 0 && b->body_len + 1 + r.len > max_bytes)
-			break;
-		if ((rc = batch_add(b, seq, &r)) != 0)
+		if (rc != 0)
 			break;
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
 	}
@@ -191,7 +199,8 @@ static int dead_put_one(spoolship_spool *s, MDB_txn *txn, uint64_t dseq,
 {
 	unsigned char key[DEAD_KEY_LEN];
 	MDB_val k = { sizeof(key), key };
-	MDB_val v = { dead_record_size(dr->r.len, dr->excerpt_len), NULL };
+	MDB_val v = { dead_record_size(record_stored_len(&dr->r),
+				       dr->excerpt_len), NULL };
 	int rc;
 
 	put_be64(key, dseq);
@@ -232,6 +241,7 @@ static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 		memcpy(copy, d.mv_data, d.mv_size);
 		if (record_decode(copy, d.mv_size, &dr.r, NULL, 0) != 0) {
 			/* Keep a damaged record's bytes for inspection. */
+			memset(&dr.r, 0, sizeof(dr.r));
 			dr.r.data = (const char *)copy;
 			dr.r.len = d.mv_size;
 		}
@@ -245,7 +255,8 @@ static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 					 1024 : j->di->excerpt_len;
 		if (dr.excerpt == NULL)
 			dr.excerpt_len = 0;
-		bytes += dr.r.len;
+		bytes += d.mv_size > RECORD_HDR_LEN ?
+				 d.mv_size - RECORD_HDR_LEN : 0;
 		rc = dead_put_one(s, txn, next++, &dr);
 		free(copy);
 		if (rc != 0)

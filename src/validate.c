@@ -819,3 +819,24 @@ out:
 	cJSON_Delete(root);
 	return err;
 }
+
+/* ---- NDJSON lines ---------------------------------------------------- */
+
+size_t validate_line(const char *p, size_t len, int last, size_t *event_len)
+{
+	const char *nl = len > 0 ? memchr(p, '\n', len) : NULL;
+	size_t used = nl != NULL ? (size_t)(nl - p) + 1 : len;
+	size_t n = nl != NULL ? (size_t)(nl - p) : len;
+
+	*event_len = 0;
+	if (nl == NULL && !last)
+		return 0;
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') {
+			*event_len = n;
+			break;
+		}
+	return used;
+}

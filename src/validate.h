@@ -54,6 +54,17 @@ int validate_time_parse(const char *s, size_t len, int64_t *ms);
 /* Formats ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" plus a NUL into out. */
 void validate_time_format(int64_t ms, char out[VALIDATE_TIME_LEN + 1]);
 
+/*
+ * NDJSON framing, the one both `spoolship append` and the ingest endpoint
+ * use: the first line of p[0..len).  Returns the bytes it takes, its '\n'
+ * included, or 0 when p[0..len) holds no '\n' and !last (the line is not
+ * complete yet); with last, a line without '\n' takes the rest.  Sets
+ * *event_len to the length of the event text at p: the line without its
+ * '\n' and one '\r' before it, or 0 when the line is blank (spaces, tabs
+ * and CRs only), which is no event and no error.
+ */
+size_t validate_line(const char *p, size_t len, int last, size_t *event_len);
+
 /* Length of the well-formed UTF-8 sequence at s[0..n) (1 for ASCII,
  * NUL included), or 0 when it is malformed or cut short. */
 size_t validate_utf8_seq(const unsigned char *s, size_t n);

@@ -2,14 +2,24 @@
  * spool-tool.c - a test helper that drives the spool's private interface
  * from shell tests.  Not installed; never used outside test/.
  *
- *   spool-tool ack-append DIR TABLE FIRST N [full|batch|none]
+ *   spool-tool ack-append DIR TABLE FIRST N [full|batch|none [keep-going]]
  *       appends events with ids FIRST.., one per commit, and prints
- *       "ok ID" only after spoolship_append returned 0 (for kill -9 tests)
+ *       "ok ID" only after spoolship_append returned 0 (for kill -9 tests);
+ *       keep-going: after a failed append go on with the next id (a
+ *       producer that outlives an I/O error), exit 1 if any failed
  *   spool-tool set-meta DIR KEY VALUE      write a meta counter
  *   spool-tool ship DIR TABLE              read and delete every batch
  *   spool-tool dead DIR TABLE SEQ REASON [STATUS [EXCERPT]]
  *       moves pending event SEQ of TABLE to the dead store (REASON:
  *       expired, rejected, corrupt, too_big), as the shipper would
+ *   spool-tool shift-append DIR MS
+ *       adds MS to the append time of every pending event (in the
+ *       clear) with a fresh CRC: events from a producer whose clock was
+ *       ahead, as a shipper whose clock was set back sees them
+ *   spool-tool tamper DIR KEYFILE TABLE N
+ *       flips a byte of the Nth pending event of TABLE (1 = oldest)
+ *       after its header and writes a fresh CRC, as an attacker who
+ *       knows the format would: only a sealed record's tag can tell
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -27,7 +37,8 @@ static int ack_append(int argc, char **argv)
 	long first, n;
 	char ev[256], why[256], t[VALIDATE_TIME_LEN + 1];
 	struct timespec ts;
-	int rc;
+	int rc, failed = 0;
+	int keep_going = argc > 7 && strcmp(argv[7], "keep-going") == 0;
 
 	if (argc < 6)
 		return 2;
@@ -53,12 +64,15 @@ static int ack_append(int argc, char **argv)
 		if (rc != 0) {
 			fprintf(stderr, "append %ld: %s\n", i,
 				spoolship_strerror(rc));
-			break;
+			failed = 1;
+			if (!keep_going)
+				break;
+			continue;
 		}
 		printf("ok %ld\n", i);
 	}
 	spoolship_spool_close(s);
-	return rc == 0 ? 0 : 1;
+	return failed ? 1 : 0;
 }
 
 static int set_meta(int argc, char **argv)
@@ -157,6 +171,91 @@ static int dead(int argc, char **argv)
 	return rc == 0 && moved == 1 ? 0 : 1;
 }
 
+static int shift_append(int argc, char **argv)
+{
+	spoolship_spool *s;
+	MDB_cursor *c;
+	MDB_txn *txn;
+	MDB_val k, d;
+	int64_t ms;
+	int rc;
+
+	if (argc < 4)
+		return 2;
+	ms = strtoll(argv[3], NULL, 10);
+	if ((rc = spoolship_spool_open(argv[2], NULL, &s)) != 0)
+		return 1;
+	if ((rc = spool_txn_begin(s, 0, &txn)) == 0 &&
+	    (rc = mdb_cursor_open(txn, s->events, &c)) == 0) {
+		for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+			unsigned char *v = malloc(d.mv_size);
+			MDB_val nv = { d.mv_size, v };
+
+			memcpy(v, d.mv_data, d.mv_size);
+			put_be64(v + 16, get_be64(v + 16) + (uint64_t)ms);
+			record_finish(v, d.mv_size);
+			rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
+			free(v);
+			if (rc != 0)
+				break;
+		}
+		mdb_cursor_close(c);
+		rc = rc == MDB_NOTFOUND ? spool_txn_commit(s, txn) : rc;
+	}
+	spoolship_spool_close(s);
+	return rc == 0 ? 0 : 1;
+}
+
+static int tamper(int argc, char **argv)
+{
+	struct spoolship_options o;
+	struct stream_row row;
+	unsigned char key[EVENT_KEY_LEN], *copy = NULL;
+	MDB_val k = { sizeof(key), key }, d;
+	spoolship_spool *s;
+	MDB_cursor *c;
+	MDB_txn *txn;
+	long n;
+	int rc;
+
+	if (argc < 6 || (n = strtol(argv[5], NULL, 10)) < 1)
+		return 2;
+	spoolship_options_init(&o);
+	o.key_file = argv[3];
+	if ((rc = spoolship_spool_open(argv[2], &o, &s)) != 0)
+		goto out;
+	if ((rc = spool_txn_begin(s, 0, &txn)) != 0)
+		goto close;
+	if ((rc = stream_get(s, txn, argv[4], &row)) == 0 &&
+	    (rc = mdb_cursor_open(txn, s->events, &c)) == 0) {
+		event_key(key, row.id, 0);
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+		while (rc == 0 && --n > 0)
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+		if (rc == 0 && (copy = malloc(d.mv_size)) != NULL) {
+			memcpy(copy, d.mv_data, d.mv_size);
+			copy[RECORD_HDR_LEN + 13] ^= 0x01;
+			record_finish(copy, d.mv_size);
+			d.mv_data = copy;
+			rc = mdb_cursor_put(c, &k, &d, MDB_CURRENT);
+		}
+		mdb_cursor_close(c);
+	}
+	if (rc == 0)
+		rc = spool_txn_commit(s, txn);
+	else
+		spool_txn_abort(s, txn);
+	free(copy);
+close:
+	spoolship_spool_close(s);
+out:
+	if (rc != 0)
+		fprintf(stderr, "tamper: %s\n", rc < -30000 && rc > -31000 ?
+			mdb_strerror(rc) : spoolship_strerror(rc));
+	return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "ack-append") == 0)
@@ -167,6 +266,10 @@ int main(int argc, char **argv)
 		return ship(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "dead") == 0)
 		return dead(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "tamper") == 0)
+		return tamper(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "shift-append") == 0)
+		return shift_append(argc, argv);
 	fprintf(stderr, "usage: see the comment at the top of spool-tool.c\n");
 	return 2;
 }

@@ -72,13 +72,14 @@ write_config() { # FILE SPOOL URL [KEY=VALUE of [ship]...]; SYNC for [spool]
 	{
 		printf '[spool]\npath = %s\nmax_bytes = %s\n' "$spool" "$SPOOL_MAX"
 		[ -n "${SYNC:-}" ] && printf 'sync = %s\n' "$SYNC"
+		[ -n "${KEY:-}" ] && printf 'encryption_key_file = %s\n' "$KEY"
 		printf '[ship]\nurl = %s\n' "$url"
 		for kv in "$@"; do printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"; done
 	} >"$f"
 }
 fill_spool() { # DIR COUNT: COUNT generated events appended to stream bench
 	"$B/bench-append" gen "$2" "$W/gen.ndjson"
-	"$B/spoolship" -s "$1" append -t bench --sync none \
+	"$B/spoolship" -s "$1" ${KEY:+-k "$KEY"} append -t bench --sync none \
 		--max-bytes "$SPOOL_MAX" "$W/gen.ndjson" 2>>"$W/append.log" >/dev/null
 	rm -f "$W/gen.ndjson"
 	sync
@@ -101,7 +102,7 @@ ship_best() {
 		"max_in_flight=$1" "requests_per_minute=0"
 	for r in $(seq 1 "$RUNS"); do
 		rm -rf "$W/s"
-		cp -a "$W/tmpl" "$W/s"
+		cp -a "${TMPL:-$W/tmpl}" "$W/s"
 		sync
 		$PROBE reset "$MOCK_PORT"
 		m0=$(cpu_ticks "$MOCK_PID")
@@ -135,6 +136,19 @@ SYNC='batch' ship_best "$best_if"
 ship_row "same, in_flight $best_if, [spool] sync=batch" "$RATE" "$SH_CPU" "$MK_CPU"
 printf '%-44s %10s events/s  (in_flight %s, [spool] sync=full; target 100000)\n' \
 	"ship end to end, best" "$best_rate" "$best_if"
+# Encryption at rest (docs/security.md): the same drain of sealed events.
+"$B/spoolship" keygen "$W/key" >/dev/null
+KEY="$W/key" fill_spool "$W/tmpl-enc" "$N"
+KEY="$W/key" TMPL="$W/tmpl-enc" ship_best "$best_if"
+plain_rate=$best_rate
+KEY= TMPL= ship_best "$best_if" # again, beside it, for a fair ratio
+if [ "$RATE" -gt "$plain_rate" ]; then plain_rate=$RATE; fi
+KEY="$W/key" TMPL="$W/tmpl-enc" ship_best "$best_if"
+printf '%-44s %10s events/s  (in_flight %s; %.1f%% of the same in the clear, %s; target >= 85%%)\n' \
+	"same, encrypted at rest (AES-256-GCM)" "$RATE" "$best_if" \
+	"$(awk -v a="$RATE" -v b="$plain_rate" 'BEGIN { print 100 * a / b }')" \
+	"$plain_rate"
+rm -rf "$W/tmpl-enc"
 
 # The mock's own ceiling: wrk posting 60-event bodies over keep-alive.
 if command -v wrk >/dev/null; then

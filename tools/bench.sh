@@ -22,10 +22,12 @@ best() { # best RATE lines of a command that prints "name n rate"
 	done
 	echo "$b"
 }
-cli_rate() { # MODE: events/s of `spoolship append --sync MODE`
-	local t0 t1
+cli_rate() { # MODE [-k KEY]: events/s of `spoolship append --sync MODE`
+	local t0 t1 m=$1
+	shift
 	t0=$(date +%s%N)
-	"$B/spoolship" -s "$W/s" append --sync "$1" "$W/events.ndjson" 2>/dev/null
+	"$B/spoolship" -s "$W/s" "$@" append --sync "$m" "$W/events.ndjson" \
+		2>/dev/null
 	t1=$(date +%s%N)
 	echo "cli $N $(( N * 1000000000 / (t1 - t0) ))"
 }
@@ -35,8 +37,19 @@ row() { printf '%-44s %10s events/s  %5.1f%% of raw LMDB\n' "$1" "$2" \
 	"$(awk -v a="$2" -v b="$raw" 'BEGIN { print 100 * a / b }')"; }
 printf '%-44s %10s events/s\n' "raw LMDB puts, 8192/txn, sync=full" "$raw"
 for m in full batch none; do
-	row "spoolship append --sync $m" "$(best cli_rate "$m")"
+	rate=$(best cli_rate "$m")
+	row "spoolship append --sync $m" "$rate"
+	if [ "$m" = full ]; then plain_full=$rate; fi
 done
+# Encryption at rest: the same, each event sealed with AES-256-GCM.
+"$B/spoolship" keygen "$W/key" >/dev/null
+enc=$(best cli_rate full -k "$W/key")
+again=$(best cli_rate full) # beside it, for a fair ratio on a noisy disk
+if [ "$again" -gt "$plain_full" ]; then plain_full=$again; fi
+printf '%-44s %10s events/s  %5.1f%% of the same in the clear (%s; target >= 75%%)\n' \
+	"spoolship append --sync full, encrypted" "$enc" \
+	"$(awk -v a="$enc" -v b="$plain_full" 'BEGIN { print 100 * a / b }')" \
+	"$plain_full"
 row "library spoolship_append_many, 8192/call" \
 	"$(best "$B/bench-append" many "$W/s" "$W/events.ndjson" 8192)"
 row "library buffered producer, 1 thread" \

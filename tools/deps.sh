@@ -12,7 +12,9 @@ need_test="cmocka:libcmocka-dev curl:curl python3:python3 mandoc:mandoc"
 need_bench=""
 # Optional for `test` (command:package): tried when root, never fatal; the
 # tests that use them skip with a message when they are missing.
-opt_test="chromium:chromium promtool:prometheus"
+# libfuzzer: clang's runtime, without which clang cannot link a fuzzer.
+opt_test="chromium:chromium promtool:prometheus clang:clang
+libfuzzer:libclang-rt-dev"
 need_demo="curl:curl"
 
 case "${1:-build}" in
@@ -24,13 +26,25 @@ all) want="$need_build $need_test $need_bench" ;;
 *) echo "usage: $0 build|test|bench|demo|all" >&2; exit 2 ;;
 esac
 
+# 0 when optional tool $1 is here (libfuzzer: clang links a fuzzer).
+have() {
+	case "$1" in
+	libfuzzer)
+		printf '%s\n' 'int LLVMFuzzerTestOneInput(const char *d,' \
+			'long n) { (void)d; (void)n; return 0; }' |
+			clang -x c -fsanitize=fuzzer -o /dev/null - \
+			>/dev/null 2>&1 ;;
+	*) command -v "$1" >/dev/null 2>&1 ;;
+	esac
+}
+
 # Installs the optional test packages that are missing, once: a failed
 # try is remembered for a day so that every `make check` does not retry.
 optional() {
 	case "$1" in test|all) ;; *) return 0 ;; esac
 	opt=""
 	for item in $opt_test; do
-		command -v "${item%%:*}" >/dev/null 2>&1 || opt="$opt ${item#*:}"
+		have "${item%%:*}" || opt="$opt ${item#*:}"
 	done
 	[ -z "$opt" ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then

@@ -344,6 +344,7 @@ static void test_corrupt_that_decodes(void **state)
 	int64_t ms = 1600000000123, got_ms;
 	uint64_t moved, refused, seq = 1;
 	struct dead_record dr;
+	struct spool_plain plain = { NULL, 0 };
 	const char *data;
 	size_t dlen;
 	int64_t dms;
@@ -361,8 +362,8 @@ static void test_corrupt_that_decodes(void **state)
 	dr.reason = DEAD_CORRUPT;
 	dr.r.data = (const char *)rec;
 	dr.r.len = RECORD_HDR_LEN + len;
-	assert_int_equal(spool_dead_event(&dr, &data, &dlen, &dms, NULL, 0),
-			 0);
+	assert_int_equal(spool_dead_event(f->s, &dr, &plain, &data, &dlen,
+					  &dms, NULL, 0), 0);
 	assert_int_equal(dlen, len);
 	assert_memory_equal(data, ev, len);
 	assert_int_equal(dms, ms);

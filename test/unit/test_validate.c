@@ -908,6 +908,40 @@ static void test_growth_within_slack(void **state)
 	assert_int_equal(r.outlen, 7 + 36);
 }
 
+/* The NDJSON framing append and ingest share (validate_line). */
+static void test_line_framing(void **state)
+{
+	static const struct {
+		const char *in;
+		int last;
+		size_t used, ev;
+	} cases[] = {
+		{ "{}\nx", 0, 3, 2 },     /* a whole line */
+		{ "{}\r\nx", 0, 4, 2 },  /* CRLF: the CR is not the event's */
+		{ "{}\r\r\n", 1, 5, 3 }, /* one CR only */
+		{ " \t\r\n{}", 0, 4, 0 }, /* blank: no event */
+		{ "\n", 0, 1, 0 },
+		{ "{}", 0, 0, 0 },        /* not complete yet */
+		{ "{}", 1, 2, 2 },        /* the last line, no '\n' */
+		{ "{}\r", 1, 3, 2 },
+		{ " ", 1, 1, 0 },
+		{ "", 1, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		size_t len = strlen(cases[i].in), ev = 99;
+		char *p = malloc(len ? len : 1);
+
+		assert_non_null(p);
+		memcpy(p, cases[i].in, len);
+		assert_int_equal(validate_line(p, len, cases[i].last, &ev),
+				 cases[i].used);
+		assert_int_equal(ev, cases[i].ev);
+		free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -949,6 +983,7 @@ int main(void)
 		cmocka_unit_test(test_errbuf_optional_and_truncated),
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_growth_within_slack),
+		cmocka_unit_test(test_line_framing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
