@@ -12,6 +12,10 @@
  *   spool-tool dead DIR TABLE SEQ REASON [STATUS [EXCERPT]]
  *       moves pending event SEQ of TABLE to the dead store (REASON:
  *       expired, rejected, corrupt, too_big), as the shipper would
+ *   spool-tool hold-read DIR [open-only]
+ *       opens a read txn (open-only: just the spool), prints "holding"
+ *       and waits to be killed: a reader that dies holding its LMDB
+ *       slot, or a process that keeps the environment open
  *   spool-tool shift-append DIR MS
  *       adds MS to the append time of every pending event (in the
  *       clear) with a fresh CRC: events from a producer whose clock was
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "spool.h"
 #include "validate.h"
@@ -171,6 +176,27 @@ static int dead(int argc, char **argv)
 	return rc == 0 && moved == 1 ? 0 : 1;
 }
 
+static int hold_read(int argc, char **argv)
+{
+	struct spoolship_options o;
+	spoolship_spool *s;
+	MDB_txn *txn;
+
+	if (argc < 3)
+		return 2;
+	spoolship_options_init(&o);
+	o.readonly = 1;
+	if (spoolship_spool_open(argv[2], &o, &s) != 0)
+		return 1;
+	if ((argc < 4 || strcmp(argv[3], "open-only") != 0) &&
+	    spool_txn_begin(s, 1, &txn) != 0)
+		return 1;
+	printf("holding\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static int shift_append(int argc, char **argv)
 {
 	spoolship_spool *s;
@@ -268,6 +294,8 @@ int main(int argc, char **argv)
 		return dead(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "tamper") == 0)
 		return tamper(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "hold-read") == 0)
+		return hold_read(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "shift-append") == 0)
 		return shift_append(argc, argv);
 	fprintf(stderr, "usage: see the comment at the top of spool-tool.c\n");
