@@ -4,112 +4,46 @@
  * even lock.mdb), never trust a page of SRC, and never lose a record
  * whose header and CRC are sound.
  *
- * Two passes.  The tree walk reads SRC through LMDB cursors in a child
- * process, since LMDB trusts page pointers and a damaged page can crash
- * it; the child streams what it reads to the parent over a pipe, and
- * the parent, which alone writes DST, checks every record again.  When
- * the walk fails, or reaches fewer records than LMDB counted, the raw
- * scan reads data.mdb page by page with pread(2) (never mapped), takes
- * the leaf pages of the spool's databases and follows their overflow
- * pages.  It sees free pages too, so it may find stale copies of
- * records: a key is copied once (all copies of a key hold the same
- * bytes), and events that were already delivered may come back.
+ * Two passes.  The tree walk (salvage_walk.c) reads SRC through LMDB
+ * cursors in a child process, since LMDB trusts page pointers and a
+ * damaged page can crash it; the child streams what it reads to the
+ * parent over a pipe, and the parent, which alone writes DST, checks
+ * every record again.  When the walk fails, or reaches fewer records
+ * than LMDB counted, the raw scan (salvage_scan.c) reads data.mdb page
+ * by page with pread(2) (never mapped), takes the leaf pages of the
+ * spool's databases and follows their overflow pages.  It sees free
+ * pages too, so it may find stale copies of records: a key is copied
+ * once (all copies of a key hold the same bytes), and events that were
+ * already delivered may come back.  This file holds the state of one
+ * salvage, what both passes hand their finds to, DST, and the end.
  */
-#define _DEFAULT_SOURCE /* flock, strsignal */
+#define _DEFAULT_SOURCE /* flock */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "array.h"
 #include "errf.h"
 #include "durable.h"
-#include "salvage.h"
-#include "spool.h"
+#include "salvage_int.h"
 
 #ifndef META_ENC_KEY_ID
 #define META_ENC_KEY_ID "enc_key_id" /* an encrypted spool's key id */
 #endif
 
 #define PATHLEN 4096
-#define VALUE_MAX (8u << 20)   /* larger than any record spoolship writes */
 #define SINK_ITEMS 4096        /* records per DST transaction ... */
 #define SINK_BYTES (16u << 20) /* ... or bytes */
-#define WHYLEN 128
-
-/* ---- LMDB's on-disk layout ------------------------------------------------
- * Read from liblmdb's mdb.c (0.9, data format version 1, 64-bit build:
- * pgno_t and size_t are 8 bytes, host byte order).  A page starts with
- * a 16-byte header: page number (8), pad (2), flags (2), then lower and
- * upper bounds of the free space (2 + 2), or for an overflow page the
- * number of pages (4).  A branch or leaf page has an array of 2-byte
- * node offsets after the header.  A leaf node is data size (lo 2, hi 2),
- * flags (2), key size (2), the key, then the data, or with F_BIGDATA the
- * 8-byte number of the overflow page whose header is followed by the
- * data.  Pages 0 and 1 are meta pages: after the page header, magic
- * (4), version (4), address (8), map size (8), two 48-byte database
- * records (the first's first 4 bytes hold the page size), last page (8),
- * txn id (8).
- */
-#define PG_HDR 16
-#define PG_FLAGS 10
-#define PG_LOWER 12
-#define PG_UPPER 14
-#define P_BRANCH 0x01u
-#define P_LEAF 0x02u
-#define P_OVERFLOW 0x04u
-#define P_META 0x08u
-#define P_LEAF2 0x20u
-#define P_SUBP 0x40u
-#define P_KNOWN 0x0bfu /* branch .. subp and the dirty bit */
-#define F_BIGDATA 0x01u
-#define F_SUBDATA 0x02u
-#define F_DUPDATA 0x04u
-#define NODE_HDR 8
-#define MM_MAGIC 0xBEEFC0DEu
-#define MM_VERSION 1u
-#define MM_MAGIC_AT (PG_HDR + 0)
-#define MM_VERSION_AT (PG_HDR + 4)
-#define MM_PSIZE_AT (PG_HDR + 24)
-#define MM_LASTPG_AT (PG_HDR + 24 + 2 * 48)
-#define MM_TXNID_AT (MM_LASTPG_AT + 8)
-#define MM_LEN (MM_TXNID_AT + 8)
-
-static unsigned le16(const unsigned char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v)); /* host order, as LMDB wrote it */
-	return v;
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 /* ---- the state of one salvage ------------------------------------------- */
 
@@ -141,34 +75,8 @@ static const char *const meta_keys[] = {
 	META_REJECTED, META_DROPPED, META_REQUEUED, META_PURGED,
 	META_FULL_HITS, META_NEXT_STREAM, META_NEXT_DEAD,
 };
-#define NMETA (sizeof(meta_keys) / sizeof(meta_keys[0]))
-
-struct ctx {
-	spoolship_spool *s; /* DST */
-	salvage_report_fn *fn;
-	void *arg;
-	struct salvage_info *info;
-	/* records waiting for the next DST transaction */
-	struct sink_item *it;
-	size_t nit, itcap;
-	unsigned char *buf;
-	size_t buflen, bufcap;
-	uint64_t t_events, t_dead, t_dups; /* of the transaction being run */
-	/* what SRC says of itself */
-	struct srow *rows;
-	size_t nrows, rowcap;
-	uint64_t meta[NMETA];
-	int have_meta[NMETA];
-	unsigned char *enc;
-	size_t enclen;
-	int enc_have;
-	int newer; /* format_version above ours: said once */
-	/* records found damaged, resolved at the end */
-	struct bad *bad;
-	size_t nbad, badcap;
-	size_t ntree_bad; /* sorted prefix: the walk's, for the scan */
-	int restricted;   /* scan only for the keys of that prefix */
-};
+_Static_assert(sizeof(meta_keys) / sizeof(meta_keys[0]) == NMETA,
+	       "NMETA (salvage_int.h) counts meta_keys");
 
 static void vemit(struct ctx *x, enum salvage_kind kind, uint64_t page,
 		  const char *fmt, va_list ap)
@@ -201,7 +109,7 @@ static void note(struct ctx *x, const char *fmt, ...)
 
 /* A page of data.mdb that could not be read (or only in part). */
 __attribute__((format(printf, 3, 4)))
-static void bad_page(struct ctx *x, uint64_t pgno, const char *fmt, ...)
+void salvage_bad_page(struct ctx *x, uint64_t pgno, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -319,8 +227,8 @@ static int row_add(struct ctx *x, const char *name, uint32_t id,
 /* A stream row as found (the walk's first, then the scan's, which may
  * be stale: next_seq only grows, so the largest is kept).  A row that
  * disagrees with one already kept is noted and dropped. */
-static int merge_stream(struct ctx *x, const void *k, size_t klen,
-			const unsigned char *v, size_t vlen)
+int salvage_merge_stream(struct ctx *x, const void *k, size_t klen,
+			 const unsigned char *v, size_t vlen)
 {
 	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
 	struct srow *byname, *byid;
@@ -355,8 +263,8 @@ static int merge_stream(struct ctx *x, const void *k, size_t klen,
 	return row_add(x, name, id, next, 0);
 }
 
-static void merge_meta(struct ctx *x, const void *k, size_t klen,
-		       const unsigned char *v, size_t vlen)
+void salvage_merge_meta(struct ctx *x, const void *k, size_t klen,
+		        const unsigned char *v, size_t vlen)
 {
 	if (klen == strlen(META_ENC_KEY_ID) &&
 	    memcmp(k, META_ENC_KEY_ID, klen) == 0) {
@@ -399,8 +307,22 @@ static void merge_meta(struct ctx *x, const void *k, size_t klen,
 	}
 }
 
-static int bad_add(struct ctx *x, int dead, const void *key, size_t klen,
-		   const char *why, int from_tree)
+/* Is key the name of a meta row that spoolship writes?  (The raw scan
+ * tells the meta database's leaf pages by their keys.) */
+int salvage_meta_name(const void *key, size_t klen)
+{
+	if (klen == strlen(META_VERSION) &&
+	    memcmp(key, META_VERSION, klen) == 0)
+		return 1;
+	for (size_t i = 0; i < NMETA; i++)
+		if (klen == strlen(meta_keys[i]) &&
+		    memcmp(key, meta_keys[i], klen) == 0)
+			return 1;
+	return 0;
+}
+
+int salvage_bad_add(struct ctx *x, int dead, const void *key, size_t klen,
+		    const char *why, int from_tree)
 {
 	struct bad *b;
 
@@ -444,8 +366,8 @@ static int same_key(const struct bad *p, const struct bad *q)
 }
 
 /* Is this key among the walk's damaged records (restricted scan)? */
-static int bad_wanted(const struct ctx *x, int dead, const void *key,
-		      size_t klen)
+int salvage_bad_wanted(const struct ctx *x, int dead, const void *key,
+		       size_t klen)
 {
 	struct bad probe;
 
@@ -466,19 +388,19 @@ static int bad_wanted(const struct ctx *x, int dead, const void *key,
  * damaged (hint, when not empty, says what else looked wrong).  The
  * walk's records are checked again here: the child is the process that
  * read damaged pages. */
-static int take_record(struct ctx *x, int dead, const void *key,
-		       size_t klen, const void *v, size_t vlen, int from_tree,
-		       const char *hint)
+int salvage_take_record(struct ctx *x, int dead, const void *key,
+		        size_t klen, const void *v, size_t vlen, int from_tree,
+		        const char *hint)
 {
 	char why[WHYLEN], full[2 * WHYLEN + 4];
 	struct dead_record d;
 	struct record r;
 	int rc;
 
-	if (x->restricted && !bad_wanted(x, dead, key, klen))
+	if (x->restricted && !salvage_bad_wanted(x, dead, key, klen))
 		return 0;
 	if (klen != (dead ? DEAD_KEY_LEN : EVENT_KEY_LEN))
-		return bad_add(x, dead, key, klen, "", from_tree);
+		return salvage_bad_add(x, dead, key, klen, "", from_tree);
 	if (dead)
 		rc = dead_record_decode(v, vlen, &d, why, sizeof(why));
 	else
@@ -487,9 +409,9 @@ static int take_record(struct ctx *x, int dead, const void *key,
 		return sink_add(x, dead, key, klen, v, vlen);
 	if (hint != NULL && hint[0] != '\0') {
 		snprintf(full, sizeof(full), "%s (%s)", why, hint);
-		return bad_add(x, dead, key, klen, full, from_tree);
+		return salvage_bad_add(x, dead, key, klen, full, from_tree);
 	}
-	return bad_add(x, dead, key, klen, why, from_tree);
+	return salvage_bad_add(x, dead, key, klen, why, from_tree);
 }
 
 /* ---- paths, SRC and DST ------------------------------------------------- */
@@ -623,8 +545,8 @@ static void dst_remove(const char *dst, int existed)
 		rmdir(dst);
 }
 
-static int dst_open(const char *dst, int existed, uint64_t src_bytes,
-		    spoolship_spool **s)
+int salvage_dst_open(const char *dst, int existed, uint64_t src_bytes,
+		     spoolship_spool **s)
 {
 	struct spoolship_options o;
 
@@ -637,667 +559,6 @@ static int dst_open(const char *dst, int existed, uint64_t src_bytes,
 	if (existed && chmod(dst, 0700) != 0)
 		return -errno;
 	return spoolship_spool_open(dst, &o, s);
-}
-
-/* ---- the meta pages ----------------------------------------------------- */
-
-struct geometry {
-	uint64_t psize, fsize, npages;
-	int meta_ok[2];
-	uint64_t last_pg, txnid; /* of the newer sound meta page */
-};
-
-static int psize_ok(uint64_t p)
-{
-	return p >= 512 && p <= 65536 && (p & (p - 1)) == 0;
-}
-
-/* Reads the meta page at off: 1 and *psize, *last, *txnid when sound. */
-static int meta_read(int fd, uint64_t off, uint64_t *psize, uint64_t *last,
-		     uint64_t *txnid)
-{
-	unsigned char m[MM_LEN];
-
-	if (pread(fd, m, sizeof(m), (off_t)off) != (ssize_t)sizeof(m))
-		return 0;
-	if (!(le16(m + PG_FLAGS) & P_META) ||
-	    le32(m + MM_MAGIC_AT) != MM_MAGIC ||
-	    le32(m + MM_VERSION_AT) != MM_VERSION ||
-	    !psize_ok(le32(m + MM_PSIZE_AT)))
-		return 0;
-	*psize = le32(m + MM_PSIZE_AT);
-	*last = le64(m + MM_LASTPG_AT);
-	*txnid = le64(m + MM_TXNID_AT);
-	return 1;
-}
-
-/* Finds the page size: meta page 0 says it; else meta page 1, which sits
- * one page in, is looked for at each possible size. */
-static void geometry_read(int fd, uint64_t fsize, struct geometry *g)
-{
-	static const uint64_t sizes[] = { 4096, 8192, 16384, 32768, 65536,
-					  512, 1024, 2048 };
-	uint64_t ps[2] = { 0, 0 }, last[2] = { 0, 0 }, txn[2] = { 0, 0 };
-
-	memset(g, 0, sizeof(*g));
-	g->fsize = fsize;
-	g->meta_ok[0] = meta_read(fd, 0, &ps[0], &last[0], &txn[0]);
-	if (g->meta_ok[0]) {
-		g->meta_ok[1] = meta_read(fd, ps[0], &ps[1], &last[1],
-					  &txn[1]) && ps[1] == ps[0];
-	} else {
-		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) &&
-				   !g->meta_ok[1]; i++)
-			g->meta_ok[1] = meta_read(fd, sizes[i], &ps[1],
-						  &last[1], &txn[1]) &&
-					ps[1] == sizes[i];
-	}
-	g->psize = g->meta_ok[0] ? ps[0] : g->meta_ok[1] ? ps[1] : 0;
-	for (int i = 0; i < 2; i++) {
-		if (g->meta_ok[i] && (g->txnid == 0 || txn[i] > g->txnid)) {
-			g->txnid = txn[i];
-			g->last_pg = last[i];
-		}
-	}
-	if (g->psize == 0)
-		g->psize = (uint64_t)sysconf(_SC_PAGESIZE);
-	g->npages = (fsize + g->psize - 1) / g->psize;
-}
-
-/* ---- pass 1: the tree walk (in a child process) ----------------------------
- * Frames on the pipe: a header, the key, the value.  The child sends the
- * streams and meta rows, each record (FR_BAD with the reason for one
- * that fails its check), and FR_END (db 0: complete, else the reason in
- * the value).  A child that dies leaves no FR_END. */
-
-enum { FR_STREAM = 1, FR_META, FR_EVENT, FR_DEAD, FR_BAD, FR_END };
-
-struct frame {
-	uint8_t type;
-	uint8_t db; /* FR_BAD: 1 dead; FR_END: 0 complete */
-	uint16_t pad;
-	uint32_t klen, vlen;
-};
-
-#define FRAME_KEY_MAX 511
-
-static void put_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			_exit(1); /* the parent is gone */
-		c += w;
-		n -= (size_t)w;
-	}
-}
-
-static void frame_send(int fd, unsigned type, unsigned db, const void *k,
-		       size_t klen, const void *v, size_t vlen)
-{
-	struct frame f;
-
-	memset(&f, 0, sizeof(f));
-	f.type = (uint8_t)type;
-	f.db = (uint8_t)db;
-	f.klen = (uint32_t)klen;
-	f.vlen = (uint32_t)vlen;
-	put_all(fd, &f, sizeof(f));
-	put_all(fd, k, klen);
-	put_all(fd, v, vlen);
-}
-
-struct walker {
-	MDB_txn *txn;
-	int fd;
-	char *msg;
-	size_t msglen;
-};
-
-static int walk_fail(struct walker *w, const char *db, int rc)
-{
-	return errf(w->msg, w->msglen, SPOOLSHIP_ECORRUPT, "%s: %s", db,
-		    mdb_strerror(rc));
-}
-
-/* Sends every row of a small database as it is. */
-static int walk_rows(struct walker *w, const char *name, unsigned type)
-{
-	MDB_cursor *c;
-	MDB_val k, d;
-	MDB_dbi dbi;
-	int rc;
-
-	if ((rc = mdb_dbi_open(w->txn, name, 0, &dbi)) != 0 ||
-	    (rc = mdb_cursor_open(w->txn, dbi, &c)) != 0)
-		return walk_fail(w, name, rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
-		if (k.mv_size <= FRAME_KEY_MAX && d.mv_size <= VALUE_MAX)
-			frame_send(w->fd, type, 0, k.mv_data, k.mv_size,
-				   d.mv_data, d.mv_size);
-	return rc == MDB_NOTFOUND ? 0 : walk_fail(w, name, rc);
-}
-
-/* Sends every record of events or dead, checked, in key order; stops at
- * the first LMDB error, at a key out of order (a damaged branch page)
- * and when the walk reached fewer records than LMDB counted. */
-static int walk_records(struct walker *w, const char *name, int dead)
-{
-	unsigned char last[FRAME_KEY_MAX + 1];
-	MDB_val k, d, prev = { 0, last };
-	char why[WHYLEN];
-	struct dead_record dr;
-	struct record r;
-	MDB_cursor *c;
-	MDB_stat st;
-	MDB_dbi dbi;
-	size_t n = 0;
-	int rc;
-
-	if ((rc = mdb_dbi_open(w->txn, name, 0, &dbi)) != 0 ||
-	    (rc = mdb_stat(w->txn, dbi, &st)) != 0 ||
-	    (rc = mdb_cursor_open(w->txn, dbi, &c)) != 0)
-		return walk_fail(w, name, rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT), n++) {
-		if (k.mv_size > FRAME_KEY_MAX || d.mv_size > VALUE_MAX)
-			return errf(w->msg, w->msglen, SPOOLSHIP_ECORRUPT,
-				    "%s: a key of %zu bytes with a value of "
-				    "%zu bytes after %zu records", name,
-				    k.mv_size, d.mv_size, n);
-		if (n > 0 && mdb_cmp(w->txn, dbi, &prev, &k) >= 0)
-			return errf(w->msg, w->msglen, SPOOLSHIP_ECORRUPT,
-				    "%s: keys out of order after %zu records "
-				    "(a damaged branch page)", name, n);
-		memcpy(last, k.mv_data, k.mv_size);
-		prev.mv_size = k.mv_size;
-		rc = dead ? dead_record_decode(d.mv_data, d.mv_size, &dr,
-					       why, sizeof(why))
-			  : record_decode(d.mv_data, d.mv_size, &r, why,
-					  sizeof(why));
-		if (rc == 0)
-			frame_send(w->fd, dead ? FR_DEAD : FR_EVENT, 0,
-				   k.mv_data, k.mv_size, d.mv_data,
-				   d.mv_size);
-		else
-			frame_send(w->fd, FR_BAD, (unsigned)dead, k.mv_data,
-				   k.mv_size, why, strlen(why));
-	}
-	if (rc != MDB_NOTFOUND)
-		return walk_fail(w, name, rc);
-	if (n != st.ms_entries)
-		return errf(w->msg, w->msglen, SPOOLSHIP_ECORRUPT,
-			    "%s: LMDB counts %zu records, the walk reached "
-			    "%zu", name, st.ms_entries, n);
-	return 0;
-}
-
-static int walk(struct walker *w, const char *src)
-{
-	MDB_env *env;
-	int rc;
-
-	/* Read-only and without the lock file: nothing in SRC changes. */
-	if ((rc = mdb_env_create(&env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(env, 8)) != 0 ||
-	    (rc = mdb_env_open(env, src, MDB_RDONLY | MDB_NOLOCK |
-				       MDB_NOTLS | MDB_NORDAHEAD,
-			       0600)) != 0 ||
-	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &w->txn)) != 0)
-		return walk_fail(w, "environment", rc);
-	if ((rc = walk_rows(w, "streams", FR_STREAM)) != 0 ||
-	    (rc = walk_rows(w, "meta", FR_META)) != 0 ||
-	    (rc = walk_records(w, "events", 0)) != 0 ||
-	    (rc = walk_records(w, "dead", 1)) != 0)
-		return rc;
-	return 0; /* the process ends: no need to close anything */
-}
-
-/* A fault in the child ends it quietly by that signal, without a core
- * or a sanitizer's report: the parent says what happened. */
-static void child_fault(int sig)
-{
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-__attribute__((noreturn)) static void walk_child(const char *src, int fd)
-{
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL,
-				    SIGABRT };
-	struct rlimit nocore = { 0, 0 };
-	struct walker w;
-	char msg[256] = "";
-	int rc;
-
-	setrlimit(RLIMIT_CORE, &nocore);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], child_fault);
-	signal(SIGPIPE, SIG_DFL);
-	memset(&w, 0, sizeof(w));
-	w.fd = fd;
-	w.msg = msg;
-	w.msglen = sizeof(msg);
-	rc = walk(&w, src);
-	frame_send(fd, FR_END, rc == 0 ? 0 : 1, NULL, 0, msg, strlen(msg));
-	_exit(0);
-}
-
-/* Reads one frame into *k and *v (grown as needed): 1, 0 at the end of
- * the stream, or an error. */
-static int frame_recv(FILE *in, struct frame *f, unsigned char **v,
-		      size_t *vcap, unsigned char *k)
-{
-	size_t n = fread(f, 1, sizeof(*f), in);
-
-	if (n == 0 && feof(in))
-		return 0;
-	if (n != sizeof(*f) || f->klen > FRAME_KEY_MAX ||
-	    f->vlen > VALUE_MAX)
-		return SPOOLSHIP_ECORRUPT;
-	if (array_grow((void **)v, vcap, (size_t)f->vlen + 1, 1) != 0)
-		return -ENOMEM;
-	if (fread(k, 1, f->klen, in) != f->klen ||
-	    fread(*v, 1, f->vlen, in) != f->vlen)
-		return SPOOLSHIP_ECORRUPT;
-	(*v)[f->vlen] = '\0';
-	return 1;
-}
-
-static int take_frame(struct ctx *x, const struct frame *f,
-		      const unsigned char *key, const unsigned char *v)
-{
-	switch (f->type) {
-	case FR_STREAM:
-		return merge_stream(x, key, f->klen, v, f->vlen);
-	case FR_META:
-		merge_meta(x, key, f->klen, v, f->vlen);
-		return 0;
-	case FR_EVENT:
-	case FR_DEAD:
-		return take_record(x, f->type == FR_DEAD, key, f->klen, v,
-				   f->vlen, 1, NULL);
-	case FR_BAD:
-		return bad_add(x, f->db != 0, key, f->klen, (const char *)v,
-			       1);
-	case FR_END:
-		x->info->walked = f->db == 0;
-		snprintf(x->info->walk_error, sizeof(x->info->walk_error),
-			 "%s", (const char *)v);
-		return 0;
-	default:
-		return SPOOLSHIP_ECORRUPT;
-	}
-}
-
-/* Takes in what the child sends, up to FR_END or the end of the pipe.
- * Returns 0 (info->walked set when the walk was complete) or an error
- * writing DST. */
-static int walk_consume(struct ctx *x, FILE *in)
-{
-	unsigned char key[FRAME_KEY_MAX + 1], *v = NULL;
-	size_t vcap = 0;
-	struct frame f;
-	int rc;
-
-	while ((rc = frame_recv(in, &f, &v, &vcap, key)) == 1) {
-		if ((rc = take_frame(x, &f, key, v)) != 0 || f.type == FR_END)
-			break;
-	}
-	free(v);
-	if (rc == SPOOLSHIP_ECORRUPT) { /* garbled: the walk failed */
-		x->info->walked = 0;
-		snprintf(x->info->walk_error, sizeof(x->info->walk_error),
-			 "the tree walk's output was cut short");
-		rc = 0;
-	}
-	return rc;
-}
-
-/* Runs the walk in a child and DST's writes here.  *s gets DST, opened
- * once the child runs (LMDB: no environment open across a fork). */
-static int walk_run(struct ctx *x, const char *src, const char *dst,
-		    int existed, uint64_t fsize, spoolship_spool **s)
-{
-	int p[2], rc, st = 0;
-	pid_t pid;
-	FILE *in;
-
-	if (pipe(p) != 0)
-		return -errno;
-	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		rc = -errno;
-		close(p[0]);
-		close(p[1]);
-		return rc;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		walk_child(src, p[1]);
-	}
-	close(p[1]);
-	if ((in = fdopen(p[0], "rb")) == NULL) {
-		close(p[0]);
-		rc = -errno;
-	} else if ((rc = dst_open(dst, existed, fsize, s)) == 0) {
-		x->s = *s;
-		rc = walk_consume(x, in);
-	}
-	if (in != NULL)
-		fclose(in); /* a child still writing dies of SIGPIPE */
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!x->info->walked && x->info->walk_error[0] == '\0') {
-		if (WIFSIGNALED(st))
-			snprintf(x->info->walk_error,
-				 sizeof(x->info->walk_error),
-				 "the tree walk died of signal %d (%s)",
-				 WTERMSIG(st), strsignal(WTERMSIG(st)));
-		else
-			snprintf(x->info->walk_error,
-				 sizeof(x->info->walk_error),
-				 "the tree walk ended without finishing");
-	}
-	return rc;
-}
-
-/* ---- pass 2: the raw scan of data.mdb ----------------------------------- */
-
-/* A leaf node, bounds checked against the page. */
-struct node {
-	const unsigned char *key;
-	size_t klen;
-	unsigned flags;
-	size_t dlen;
-	const unsigned char *data; /* inline data */
-	uint64_t ovpg;             /* F_BIGDATA: its overflow page */
-};
-
-struct scan {
-	struct ctx *x;
-	int fd;
-	struct geometry g;
-	unsigned char *big; /* an overflow value */
-	size_t bigcap;
-	struct node *nodes; /* of the page being read */
-	size_t ncap;
-};
-
-static int node_at(const unsigned char *p, size_t avail, unsigned upper,
-		   unsigned off, struct node *n)
-{
-	size_t ks;
-
-	if (off < upper || (off & 1) || off + NODE_HDR > avail)
-		return -1;
-	n->dlen = le16(p + off) | (size_t)le16(p + off + 2) << 16;
-	n->flags = le16(p + off + 4);
-	ks = le16(p + off + 6);
-	n->key = p + off + NODE_HDR;
-	n->klen = ks;
-	n->data = n->key + ks;
-	n->ovpg = 0;
-	if (off + NODE_HDR + ks > avail)
-		return -1;
-	if (n->flags & F_BIGDATA) {
-		if (off + NODE_HDR + ks + 8 > avail)
-			return -1;
-		n->ovpg = le64(n->data);
-		return 0;
-	}
-	return off + NODE_HDR + ks + n->dlen > avail ? -1 : 0;
-}
-
-/* The node's value: inline, or read from its overflow pages. */
-static int node_value(struct scan *sc, const struct node *n,
-		      const unsigned char **v, char *why, size_t wl)
-{
-	uint64_t off = n->ovpg * sc->g.psize;
-	size_t need = PG_HDR + n->dlen;
-	unsigned flags;
-
-	if (!(n->flags & F_BIGDATA)) {
-		*v = n->data;
-		return 0;
-	}
-	if (n->dlen > VALUE_MAX)
-		return errf(why, wl, SPOOLSHIP_ECORRUPT,
-			    "value of %zu bytes, too large", n->dlen);
-	if (n->ovpg < 2 || n->ovpg >= sc->g.npages ||
-	    off + need > sc->g.fsize)
-		return errf(why, wl, SPOOLSHIP_ECORRUPT,
-			    "its value on page %llu is past the end of "
-			    "data.mdb", (unsigned long long)n->ovpg);
-	if (array_grow((void **)&sc->big, &sc->bigcap, need, 1) != 0)
-		return -ENOMEM;
-	if (pread(sc->fd, sc->big, need, (off_t)off) != (ssize_t)need)
-		return errf(why, wl, -EIO, "cannot read page %llu",
-			    (unsigned long long)n->ovpg);
-	flags = le16(sc->big + PG_FLAGS);
-	if (!(flags & P_OVERFLOW) || le64(sc->big) != n->ovpg)
-		snprintf(why, wl, "overflow page %llu holds something "
-			 "else: damaged, or a stale node whose pages were "
-			 "reused", (unsigned long long)n->ovpg);
-	*v = sc->big + PG_HDR;
-	return 0;
-}
-
-/* Which database a leaf page belongs to, from what its nodes look like:
- * records carry their header length, meta keys are known names. */
-enum pkind { PK_OTHER, PK_EVENTS, PK_DEAD, PK_META };
-
-static int meta_name(const struct node *n)
-{
-	if (n->klen == strlen(META_VERSION) &&
-	    memcmp(n->key, META_VERSION, n->klen) == 0)
-		return 1;
-	for (size_t i = 0; i < NMETA; i++)
-		if (n->klen == strlen(meta_keys[i]) &&
-		    memcmp(n->key, meta_keys[i], n->klen) == 0)
-			return 1;
-	return 0;
-}
-
-static unsigned hdr_len_of(struct scan *sc, const struct node *n)
-{
-	unsigned char h[4];
-
-	if (!(n->flags & F_BIGDATA))
-		return n->dlen >= 4 ? (unsigned)n->data[2] << 8 | n->data[3]
-				    : 0;
-	if (n->ovpg < 2 || n->ovpg >= sc->g.npages ||
-	    pread(sc->fd, h, sizeof(h),
-		  (off_t)(n->ovpg * sc->g.psize + PG_HDR)) != sizeof(h))
-		return 0;
-	return (unsigned)h[2] << 8 | h[3];
-}
-
-static enum pkind page_kind(struct scan *sc, const struct node *nd,
-			    size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const struct node *e = &nd[i];
-
-		if (e->flags & (F_SUBDATA | F_DUPDATA))
-			continue;
-		if (e->klen == EVENT_KEY_LEN &&
-		    hdr_len_of(sc, e) == RECORD_HDR_LEN)
-			return PK_EVENTS;
-		if (e->klen == DEAD_KEY_LEN &&
-		    hdr_len_of(sc, e) == DEAD_HDR_LEN)
-			return PK_DEAD;
-		if (!(e->flags & F_BIGDATA) && e->dlen == 8 && meta_name(e))
-			return PK_META;
-	}
-	return PK_OTHER;
-}
-
-/* A pending or dead record's node of a page of them. */
-static int scan_record(struct scan *sc, uint64_t pgno, int dead,
-		       const struct node *e)
-{
-	char why[WHYLEN] = "";
-	const unsigned char *v = NULL;
-	int rc;
-
-	if (e->klen != (dead ? DEAD_KEY_LEN : EVENT_KEY_LEN)) {
-		if (!sc->x->restricted)
-			bad_page(sc->x, pgno, "a node with a key of %zu bytes "
-				 "among %s records", e->klen,
-				 dead ? "dead" : "pending");
-		return 0;
-	}
-	if (sc->x->restricted && !bad_wanted(sc->x, dead, e->key, e->klen))
-		return 0;
-	rc = node_value(sc, e, &v, why, sizeof(why));
-	if (rc == -ENOMEM)
-		return rc;
-	if (rc != 0)
-		return bad_add(sc->x, dead, e->key, e->klen, why, 0);
-	return take_record(sc->x, dead, e->key, e->klen, v, e->dlen, 0, why);
-}
-
-static int scan_node(struct scan *sc, uint64_t pgno, enum pkind kind,
-		     const struct node *e)
-{
-	if (e->flags & (F_SUBDATA | F_DUPDATA))
-		return 0;
-	if (kind == PK_EVENTS || kind == PK_DEAD)
-		return scan_record(sc, pgno, kind == PK_DEAD, e);
-	if (sc->x->restricted || (e->flags & F_BIGDATA))
-		return 0;
-	if (kind == PK_META) {
-		merge_meta(sc->x, e->key, e->klen, e->data, e->dlen);
-		return 0;
-	}
-	if (e->dlen == STREAM_ROW_LEN)
-		return merge_stream(sc->x, e->key, e->klen, e->data, e->dlen);
-	return 0;
-}
-
-/* The page types LMDB writes (P_DIRTY, 0x10, may linger on a page). */
-static int flags_known(unsigned flags)
-{
-	flags &= ~0x10u;
-	return flags == P_BRANCH || flags == P_LEAF || flags == P_OVERFLOW ||
-	       flags == P_META || flags == (P_LEAF | P_LEAF2) ||
-	       flags == (P_LEAF | P_SUBP);
-}
-
-/* Is p a leaf page of ours?  A page whose number or flags were damaged
- * is still read as one when its bounds make sense (the records' CRCs
- * decide); other pages are branch, overflow or free pages, or no page
- * header at all (the rest of an overflow value). */
-static int leaf_header(struct scan *sc, uint64_t pgno, const unsigned char *p)
-{
-	unsigned flags = le16(p + PG_FLAGS), lower = le16(p + PG_LOWER);
-	unsigned upper = le16(p + PG_UPPER);
-	int named = le64(p) == pgno, quiet = sc->x->restricted;
-	int sane = lower >= PG_HDR && lower <= upper &&
-		   upper <= sc->g.psize && ((lower - PG_HDR) & 1) == 0;
-
-	if (flags_known(flags) && (flags & ~0x10u) != P_LEAF)
-		return 0;
-	if (!flags_known(flags)) {
-		if (!named || !sane)
-			return 0;
-		if (!quiet)
-			bad_page(sc->x, pgno, "unknown page flags 0x%x; read "
-				 "as a leaf page", flags);
-		return 1;
-	}
-	if (!sane) {
-		if (named && !quiet)
-			bad_page(sc->x, pgno, "leaf page header damaged "
-				 "(lower %u, upper %u)", lower, upper);
-		return 0;
-	}
-	if (!named && !quiet)
-		bad_page(sc->x, pgno, "its header names page %llu; its "
-			 "records are read anyway",
-			 (unsigned long long)le64(p));
-	return 1;
-}
-
-/* One page of data.mdb (avail bytes of it were in the file). */
-static int scan_page(struct scan *sc, uint64_t pgno, const unsigned char *p,
-		     size_t avail)
-{
-	unsigned lower = le16(p + PG_LOWER), upper = le16(p + PG_UPPER);
-	size_t n = 0, nkeys, lost = 0;
-	enum pkind kind;
-	int rc = 0;
-
-	if (avail < PG_HDR || !leaf_header(sc, pgno, p))
-		return 0;
-	nkeys = (lower - PG_HDR) / 2;
-	for (size_t i = 0; i < nkeys && i < sc->ncap; i++) {
-		if (node_at(p, avail, upper, le16(p + PG_HDR + 2 * i),
-			    &sc->nodes[n]) == 0)
-			n++;
-		else
-			lost++;
-	}
-	if (lost > 0 && !sc->x->restricted)
-		bad_page(sc->x, pgno, "%zu of its %zu nodes lie outside the "
-			 "page%s", lost, nkeys, avail < sc->g.psize ?
-			 " (cut short by the end of data.mdb)" : "");
-	kind = page_kind(sc, sc->nodes, n);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = scan_node(sc, pgno, kind, &sc->nodes[i]);
-	return rc;
-}
-
-static int scan_run(struct ctx *x, int fd, const struct geometry *g)
-{
-	struct scan sc;
-	size_t chunk = (1u << 20) / g->psize * g->psize; /* psize <= 64K */
-	unsigned char *buf = malloc(chunk);
-	int rc = 0;
-
-	if (buf == NULL)
-		return -ENOMEM;
-	memset(&sc, 0, sizeof(sc));
-	sc.x = x;
-	sc.fd = fd;
-	sc.g = *g;
-	sc.ncap = (g->psize - PG_HDR) / 2;
-	if ((sc.nodes = calloc(sc.ncap, sizeof(*sc.nodes))) == NULL) {
-		free(buf);
-		return -ENOMEM;
-	}
-	for (uint64_t off = 2 * g->psize; off < g->fsize && rc == 0;
-	     off += chunk) {
-		ssize_t got = pread(fd, buf, chunk, (off_t)off);
-
-		if (got < 0) {
-			rc = -errno;
-			break;
-		}
-		for (size_t at = 0; at < (size_t)got && rc == 0;
-		     at += g->psize) {
-			size_t avail = (size_t)got - at;
-
-			if (avail > g->psize)
-				avail = g->psize;
-			rc = scan_page(&sc, (off + at) / g->psize, buf + at,
-				       avail);
-			x->info->pages++;
-		}
-		if (got == 0)
-			break;
-	}
-	free(sc.nodes);
-	free(sc.big);
-	free(buf);
-	return rc;
 }
 
 /* ---- the end: stream rows, meta, the damaged records -------------------- */
@@ -1541,16 +802,17 @@ static int scan_pass(struct ctx *x, const struct salvage_opts *o, int fd,
 			return -ENOTSUP; /* the layout read is 64-bit's */
 		for (int i = 0; i < 2; i++)
 			if (!g->meta_ok[i])
-				bad_page(x, (uint64_t)i, "meta page damaged");
+				salvage_bad_page(x, (uint64_t)i,
+						 "meta page damaged");
 		x->info->scanned = 1;
-		return scan_run(x, fd, g);
+		return salvage_scan_run(x, fd, g);
 	}
 	if (x->nbad == 0)
 		return 0;
 	/* Only the records the walk found damaged: an older copy of one
 	 * may sit in a free page, the same bytes under the same key. */
 	restrict_to_tree_bad(x);
-	rc = scan_run(x, fd, g);
+	rc = salvage_scan_run(x, fd, g);
 	x->restricted = 0;
 	return rc;
 }
@@ -1580,7 +842,7 @@ static int salvage_into(struct ctx *x, const char *src, const char *dst,
 
 	if (fstat(fd, &st) != 0)
 		return errf(errbuf, errlen, -errno, "cannot stat data.mdb");
-	geometry_read(fd, (uint64_t)st.st_size, &g);
+	salvage_geometry_read(fd, (uint64_t)st.st_size, &g);
 	x->info->page_size = g.psize;
 	if ((g.meta_ok[0] || g.meta_ok[1]) &&
 	    (g.last_pg + 1) * g.psize > g.fsize) {
@@ -1589,9 +851,9 @@ static int salvage_into(struct ctx *x, const char *src, const char *dst,
 			 "data.mdb is %llu bytes but its meta page says %llu:"
 			 " truncated", (unsigned long long)g.fsize,
 			 (unsigned long long)((g.last_pg + 1) * g.psize));
-		rc = dst_open(dst, existed, g.fsize, &x->s);
+		rc = salvage_dst_open(dst, existed, g.fsize, &x->s);
 	} else {
-		rc = walk_run(x, src, dst, existed, g.fsize, &x->s);
+		rc = salvage_walk_run(x, src, dst, existed, g.fsize, &x->s);
 	}
 	if (rc != 0)
 		return errf(errbuf, errlen, rc, "salvage into %s failed", dst);
