@@ -119,8 +119,8 @@ int cli_open_failed(const struct cli_common *c, const char *dir, int err)
 	else
 		fprintf(stderr, "spoolship: cannot open spool %s: %s%s\n",
 			dir, spoolship_strerror(err),
-			err == SPOOLSHIP_EKEYNEEDED ? " (give it with -k FILE)" :
-			"");
+			err == SPOOLSHIP_EKEYNEEDED ?
+			" (give it with -k FILE)" : "");
 	return err == SPOOLSHIP_EVERSION ? EXIT_ERROR : cli_exit_of(err);
 }
 

@@ -47,7 +47,6 @@
 
 enum route { R_OTHER = 0, R_EVENTS, R_HEALTH };
 
-/* A growable byte string, always NUL-terminated once non-empty. */
 /* One client connection as the deadline sweep sees it (MHD socket
  * context).  deadline: monotonic ms by which the request being received
  * must be complete; 0 while one is being processed. */
@@ -79,7 +78,7 @@ struct ireq {
 	unsigned status;        /* the answer once decided, else 0 */
 	const char *allow;      /* Allow header of a 405 */
 	int retry;              /* add Retry-After */
-	struct strbuf msg;        /* answer body */
+	struct strbuf msg;      /* answer body */
 	char stream[SPOOLSHIP_MAX_TABLE_LEN + 1];
 	int gzip;
 	char *body;
@@ -92,7 +91,7 @@ struct ireq {
 	struct spool_item *items;
 	size_t n, icap;
 	size_t bad;
-	struct strbuf errs;       /* entries of the answer's errors array */
+	struct strbuf errs;     /* entries of the answer's errors array */
 	struct job job;
 };
 
@@ -563,20 +562,18 @@ static void set_bad_answer(struct ireq *r, size_t accepted)
 
 	r->status = MHD_HTTP_BAD_REQUEST;
 	r->msg.len = 0;
+	strbuf_printf(&r->msg, "{\"message\":\"%zu of %zu events rejected, ",
+		      r->bad, total);
 	if (accepted > 0)
-		strbuf_printf(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
-		       "%zu accepted\"", r->bad, total, accepted);
+		strbuf_printf(&r->msg, "%zu accepted\"", accepted);
 	else if (r->n > 0)
-		strbuf_printf(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
-		       "none accepted (partial = reject_all)\"", r->bad,
-		       total);
+		strbuf_str(&r->msg, "none accepted (partial = reject_all)\"");
 	else
-		strbuf_printf(&r->msg, "{\"message\":\"%zu of %zu events rejected, "
-		       "none accepted\"", r->bad, total);
-	strbuf_printf(&r->msg, ",\"accepted\":%zu,\"rejected\":%zu,\"errors\":[",
-	       accepted, r->bad);
-	if (r->errs.len > 0)
-		strbuf_add(&r->msg, r->errs.p + 1, r->errs.len - 1); /* no ',' */
+		strbuf_str(&r->msg, "none accepted\"");
+	strbuf_printf(&r->msg, ",\"accepted\":%zu,\"rejected\":%zu,"
+		      "\"errors\":[", accepted, r->bad);
+	if (r->errs.len > 0) /* without the first entry's ',' */
+		strbuf_add(&r->msg, r->errs.p + 1, r->errs.len - 1);
 	strbuf_str(&r->msg, "]}");
 }
 
@@ -615,15 +612,21 @@ static void log_request(struct ireq *r)
 
 /* Queues r's answer.  An answer queued before the body was read makes
  * MHD close the connection afterwards instead of reading it. */
+/* An answer body that could not be built: a 500 without one. */
+static void answer_oom(struct ireq *r)
+{
+	if (r->msg.oom) {
+		strbuf_free(&r->msg);
+		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
 static enum MHD_Result deliver(struct ireq *r)
 {
 	struct MHD_Response *rsp;
 	enum MHD_Result ret;
 
-	if (r->msg.oom) {
-		strbuf_free(&r->msg);
-		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-	}
+	answer_oom(r);
 	rsp = MHD_create_response_from_buffer(r->msg.len,
 					      r->msg.len ? r->msg.p : "",
 					      MHD_RESPMEM_MUST_COPY);
@@ -946,8 +949,8 @@ static void note_bad(struct ireq *r, size_t line, int err, const char *why)
 	r->bad++;
 	if (r->bad > ERRORS_LISTED)
 		return;
-	strbuf_printf(&r->errs, ",{\"line\":%zu,\"code\":\"%s\",\"error\":", line,
-	       code_name(err));
+	strbuf_printf(&r->errs, ",{\"line\":%zu,\"code\":\"%s\",\"error\":",
+		      line, code_name(err));
 	sb_json_str(&r->errs, why);
 	strbuf_str(&r->errs, "}");
 }
@@ -1502,10 +1505,7 @@ int ingest_dry_run(const struct config *c, spoolship_spool *s,
 			out->to_spool = 1;
 		}
 	}
-	if (r->msg.oom) { /* as deliver() */
-		strbuf_free(&r->msg);
-		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-	}
+	answer_oom(r);
 	out->status = r->status;
 	out->answer = r->msg.len > 0 ? r->msg.p : "";
 	out->answer_len = r->msg.len;

@@ -73,7 +73,8 @@ static uint32_t crc_of(const unsigned char *v, size_t n)
 
 size_t record_stored_len(const struct record *r)
 {
-	return r->len + (r->flags & RECORD_F_SEALED ? RECORD_SEAL_OVERHEAD : 0);
+	return r->len +
+	       (r->flags & RECORD_F_SEALED ? RECORD_SEAL_OVERHEAD : 0);
 }
 
 void record_aad(const struct record *r, unsigned char aad[RECORD_AAD_LEN])

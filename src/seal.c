@@ -113,18 +113,15 @@ static int next_nonce(struct sealer *s, unsigned char nonce[SEAL_NONCE_LEN])
 	return 0;
 }
 
-/* EVP takes int lengths; a record is at most a few MB. */
-static int gcm_update(EVP_CIPHER_CTX *c, int enc, unsigned char *out,
+/* One update of either direction (the context knows which).  EVP takes
+ * int lengths; a record is at most a few MB. */
+static int gcm_update(EVP_CIPHER_CTX *c, unsigned char *out,
 		      const unsigned char *in, size_t len)
 {
 	int n = 0;
 
-	if (len > INT32_MAX)
-		return -1;
-	if (enc)
-		return EVP_EncryptUpdate(c, out, &n, in, (int)len) == 1 &&
-		       (size_t)n == len ? 0 : -1;
-	return EVP_DecryptUpdate(c, out, &n, in, (int)len) == 1 &&
+	return len <= INT32_MAX &&
+	       EVP_CipherUpdate(c, out, &n, in, (int)len) == 1 &&
 	       (size_t)n == len ? 0 : -1;
 }
 
@@ -137,8 +134,8 @@ int sealer_seal(struct sealer *s, const unsigned char *aad, size_t aadlen,
 	pthread_mutex_lock(&s->mu);
 	if (next_nonce(s, nonce) != 0 ||
 	    EVP_EncryptInit_ex(s->enc, NULL, NULL, NULL, nonce) != 1 ||
-	    gcm_update(s->enc, 1, NULL, aad, aadlen) != 0 ||
-	    gcm_update(s->enc, 1, ct, in, len) != 0 ||
+	    gcm_update(s->enc, NULL, aad, aadlen) != 0 ||
+	    gcm_update(s->enc, ct, in, len) != 0 ||
 	    EVP_EncryptFinal_ex(s->enc, ct + len, &n) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(s->enc, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN,
 				ct + len) != 1)
@@ -159,8 +156,8 @@ int sealer_open(struct sealer *s, const unsigned char *aad, size_t aadlen,
 	memcpy(tag, ct + len, sizeof(tag));
 	pthread_mutex_lock(&s->mu);
 	if (EVP_DecryptInit_ex(s->dec, NULL, NULL, NULL, in) != 1 ||
-	    gcm_update(s->dec, 0, NULL, aad, aadlen) != 0 ||
-	    gcm_update(s->dec, 0, out, ct, len) != 0 ||
+	    gcm_update(s->dec, NULL, aad, aadlen) != 0 ||
+	    gcm_update(s->dec, out, ct, len) != 0 ||
 	    EVP_CIPHER_CTX_ctrl(s->dec, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN,
 				tag) != 1 ||
 	    EVP_DecryptFinal_ex(s->dec, (unsigned char *)out + len, &n) != 1)

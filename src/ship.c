@@ -506,7 +506,7 @@ static struct sbatch *next_new(struct shipper *sh, struct sstream *st,
 {
 	struct spool_batch *t = &sh->tmp;
 	struct sbatch *sb;
-	int64_t due;
+	int64_t due, mono;
 
 	*err = spool_batch_next(sh->s, st->id, st->read_seq,
 				sh->o.max_events, sh->o.max_bytes, t);
@@ -528,20 +528,19 @@ static struct sbatch *next_new(struct shipper *sh, struct sstream *st,
 	 * oldest event was appended, and never longer than linger after
 	 * the shipper first saw it: a wall clock set back (or a producer's
 	 * clock ahead) must not hold events back for the difference. */
-	due = t->recs[0].append_ms + sh->o.linger_ms;
+	mono = clock_mono_ms();
 	if (st->linger_seq != t->recs[0].seq) {
 		st->linger_seq = t->recs[0].seq;
-		st->linger_since = clock_mono_ms();
+		st->linger_since = mono;
 	}
+	/* When it is due, on the monotonic clock. */
+	due = mono + t->recs[0].append_ms + sh->o.linger_ms - clock_wall_ms();
+	if (due > st->linger_since + sh->o.linger_ms)
+		due = st->linger_since + sh->o.linger_ms;
 	if (t->n < sh->o.max_events &&
 	    t->body_len + 256 < sh->o.max_bytes && !sh->stop_reading &&
-	    clock_wall_ms() < due &&
-	    clock_mono_ms() < st->linger_since + sh->o.linger_ms) {
-		int64_t at = clock_mono_ms() + (due - clock_wall_ms());
-
-		if (at > st->linger_since + sh->o.linger_ms)
-			at = st->linger_since + sh->o.linger_ms;
-		earliest(sh, at);
+	    due > mono) {
+		earliest(sh, due);
 		return NULL;
 	}
 	sb = calloc(1, sizeof(*sb));

@@ -126,9 +126,6 @@ int spool_txn_begin(spoolship_spool *s, int rdonly, MDB_txn **txn)
 	return spool_err(rc);
 }
 
-/* LMDB reports a short write, which is what a full filesystem gives, as
- * EIO: with (almost) no room left on the spool's filesystem, call it
- * ENOSPC. */
 #define FS_FULL_SLACK (1ull << 20)
 int spool_fs_low(const spoolship_spool *s, uint64_t need)
 {
@@ -145,6 +142,8 @@ int spool_txn_commit(spoolship_spool *s, MDB_txn *txn)
 	pthread_rwlock_unlock(&s->maplock);
 	if (rc == 0)
 		spool_note_commit(s);
+	/* LMDB reports a short write, which is what a full filesystem
+	 * gives, as EIO: with (almost) no room left, call it ENOSPC. */
 	else if (rc == EIO && spool_fs_low(s, 0))
 		rc = ENOSPC;
 	return spool_err(rc);

@@ -151,7 +151,8 @@ static int names_load(spoolship_spool *s, MDB_txn *txn, struct name_of **out,
 		if (d.mv_size != STREAM_ROW_LEN ||
 		    k.mv_size > SPOOLSHIP_MAX_TABLE_LEN)
 			continue;
-		if ((rc = array_grow((void **)&v, &cap, *n + 1, sizeof(*v))) != 0)
+		if ((rc = array_grow((void **)&v, &cap, *n + 1,
+				     sizeof(*v))) != 0)
 			break;
 		v[*n].id = get_be32(d.mv_data);
 		memcpy(v[*n].name, k.mv_data, k.mv_size);
@@ -371,7 +372,8 @@ static int touched_row(spoolship_spool *s, MDB_txn *txn, struct rq_job *j,
 			return 0;
 		}
 	}
-	rc = array_grow((void **)&j->st, &j->st_cap, j->nst + 1, sizeof(*j->st));
+	rc = array_grow((void **)&j->st, &j->st_cap, j->nst + 1,
+			sizeof(*j->st));
 	if (rc != 0)
 		return rc;
 	t = &j->st[j->nst];

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "array.h"
 #include "spool.h"
 
 /* Reads the head record (oldest sequence) of a stream. */
@@ -312,7 +311,7 @@ static void problem(struct vstate *v, const char *db, const MDB_val *k,
 /* Per-stream tallies to compare with the stream table. */
 struct vcount {
 	uint32_t id;
-	uint64_t events, bytes, max_seq;
+	uint64_t events, max_seq;
 };
 
 static struct vcount *vcount_of(struct vcount **arr, size_t *n, uint32_t id)
@@ -336,14 +335,12 @@ static struct vcount *vcount_of(struct vcount **arr, size_t *n, uint32_t id)
 static int verify_seal(spoolship_spool *s, struct vstate *v, const char *db,
 		       const MDB_val *k, const struct record *r)
 {
+	struct record copy = *r;
 	int rc;
 
-	if (!(r->flags & RECORD_F_SEALED) || s->sealer == NULL)
+	if (s->sealer == NULL)
 		return 0;
-	if ((rc = array_grow((void **)&v->plain.buf, &v->plain.cap, r->len,
-			     1)) != 0)
-		return rc;
-	rc = spool_payload(s, r, v->plain.buf);
+	rc = spool_unseal(s, &copy, &v->plain);
 	if (rc == SPOOLSHIP_ECORRUPT) {
 		problem(v, db, k, "sealed event fails authentication "
 			"(tampered, or sealed with another key)");
@@ -386,7 +383,6 @@ static int verify_events(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
 			break;
 		}
 		t->events++;
-		t->bytes += record_stored_len(&r);
 		if (seq > t->max_seq)
 			t->max_seq = seq;
 	}
@@ -407,7 +403,7 @@ static int verify_streams(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		struct stream_row row;
-		struct vcount none = { 0, 0, 0, 0 }, *t = &none;
+		struct vcount none = { 0, 0, 0 }, *t = &none;
 
 		if (d.mv_size != STREAM_ROW_LEN) {
 			problem(v, "streams", &k, "row is not 28 bytes");
@@ -466,9 +462,7 @@ static int verify_dead(spoolship_spool *s, MDB_txn *txn, struct vstate *v)
 		else if (dead_record_decode(d.mv_data, d.mv_size, &dr, why,
 					    sizeof(why)) != 0)
 			problem(v, "dead", &k, why);
-		else if ((dr.reason != DEAD_CORRUPT ||
-			  (dr.r.flags & RECORD_F_SEALED)) &&
-			 (rc = verify_seal(s, v, "dead", &k, &dr.r)) != 0)
+		else if ((rc = verify_seal(s, v, "dead", &k, &dr.r)) != 0)
 			break;
 	}
 	mdb_cursor_close(c);

@@ -604,7 +604,9 @@ static int tally_events(spoolship_spool *s, MDB_txn *txn, struct tally **t,
 			break;
 		}
 		e->events++;
-		e->bytes += get_be32((unsigned char *)d.mv_data + 24);
+		/* Stored payload bytes, as the append path counts them
+		 * (a sealed record's nonce and tag included). */
+		e->bytes += d.mv_size - RECORD_HDR_LEN;
 		e->max_seq = seq; /* keys sorted */
 	}
 	mdb_cursor_close(c);

@@ -66,7 +66,8 @@ int spool_key_match(spoolship_spool *s, MDB_txn *txn)
 		return SPOOLSHIP_ECORRUPT;
 	s->encrypted = rc == 0;
 	if (s->sealer == NULL)
-		return s->encrypted && !s->o.readonly ? SPOOLSHIP_EKEYNEEDED : 0;
+		return s->encrypted && !s->o.readonly ?
+			       SPOOLSHIP_EKEYNEEDED : 0;
 	sealer_key_id(s->sealer, id);
 	if (s->encrypted)
 		return memcmp(id, d.mv_data, sizeof(id)) == 0 ?

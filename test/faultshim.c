@@ -306,58 +306,48 @@ static mode_t mode_arg(int flags, va_list ap)
 	return 0;
 }
 
+/* The mode argument of an open-like call (read only when it is there). */
+#define MODE_OF(flags, mode)                                               \
+	do {                                                               \
+		va_list ap_;                                               \
+		va_start(ap_, flags);                                      \
+		mode = mode_arg(flags, ap_);                               \
+		va_end(ap_);                                               \
+	} while (0)
+
 int open(const char *path, int flags, ...)
 {
-	va_list ap;
 	mode_t mode;
 
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (path_fault(path))
-		return -1;
-	return REAL(open)(path, flags, mode);
+	MODE_OF(flags, mode);
+	return path_fault(path) ? -1 : REAL(open)(path, flags, mode);
 }
 
 int open64(const char *path, int flags, ...)
 {
-	va_list ap;
 	mode_t mode;
 
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (path_fault(path))
-		return -1;
-	return REAL(open64)(path, flags, mode);
+	MODE_OF(flags, mode);
+	return path_fault(path) ? -1 : REAL(open64)(path, flags, mode);
 }
 
 /* Relative to a directory descriptor: counted by the path as given (an
  * absolute one, or when no prefix is set). */
 int openat(int dirfd, const char *path, int flags, ...)
 {
-	va_list ap;
 	mode_t mode;
 
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (path_fault(path))
-		return -1;
-	return REAL(openat)(dirfd, path, flags, mode);
+	MODE_OF(flags, mode);
+	return path_fault(path) ? -1 : REAL(openat)(dirfd, path, flags, mode);
 }
 
 int openat64(int dirfd, const char *path, int flags, ...)
 {
-	va_list ap;
 	mode_t mode;
 
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (path_fault(path))
-		return -1;
-	return REAL(openat64)(dirfd, path, flags, mode);
+	MODE_OF(flags, mode);
+	return path_fault(path) ? -1
+				: REAL(openat64)(dirfd, path, flags, mode);
 }
 
 int creat(const char *path, mode_t mode)

@@ -57,6 +57,13 @@ printf '%-44s %10s events/s  %5.1f%% of the same in the clear (%s, in turn; targ
 	"spoolship append --sync full, encrypted" "$enc" \
 	"$(awk -v a="$enc" -v b="$plain_full" 'BEGIN { print 100 * a / b }')" \
 	"$plain_full"
+# The cipher alone (OpenSSL EVP), per event: what the two above and the
+# shipper's reader pay for it.
+"$B/bench-append" seal "$W/events.ndjson" "$W/key" | while read -r what n rate; do
+	printf '%-44s %10s events/s  (%.0f ns an event)\n' \
+		"AES-256-GCM $what alone, one thread" "$rate" \
+		"$(awk -v r="$rate" 'BEGIN { print 1e9 / r }')"
+done
 row "library spoolship_append_many, 8192/call" \
 	"$(best "$B/bench-append" many "$W/s" "$W/events.ndjson" 8192)"
 row "library buffered producer, 1 thread" \
