@@ -264,6 +264,9 @@ static void drain(struct daemon *d)
 		log_warn(&d->log, "shutdown timeout: unanswered requests stay "
 			 "in the spool and will be sent again in_flight=%u",
 			 ship_in_flight(d->sh));
+	/* The deletes of what was acknowledged, before the last counts. */
+	ship_finish(d->sh);
+	metrics_publish(d->metrics, ship_counters(d->sh));
 }
 
 static int run_loop(struct daemon *d)

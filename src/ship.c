@@ -19,6 +19,7 @@
 
 #include "answer.h"
 #include "clock.h"
+#include "ship_delete.h"
 #include "wake.h"
 
 #define SCAN_EVERY_MS 1000     /* look for new streams without a wake-up */
@@ -29,6 +30,10 @@
 #define RESP_KEEP 1024         /* bytes of a response body kept */
 #define URL_MAX 2048
 #define RELEASE_EVERY (1u << 20) /* bytes read between page releases */
+/* Acknowledged batches waiting for the deleter, per max_in_flight: with
+ * one window's worth a slow fsync stalls sending (measured: drains ~25% slower);
+ * two keep it going and the crash bound small (docs/delivery.md). */
+#define UNDELETED_PER_SLOT 2
 
 struct sstream;
 
@@ -92,8 +97,12 @@ struct shipper {
 	size_t read_bytes;         /* since the last spool_release_pages */
 	int64_t recheck_at;        /* second look after a wake-up */
 	int64_t wake_at;           /* earliest timer found by fill() */
-	struct spool_range *acks;
+	struct spool_range *acks;  /* acknowledged, not yet handed over */
 	size_t nacks, acks_cap;
+	struct deleter del;        /* deletes them off this thread */
+	/* Acknowledged batches whose delete has not committed (a crash
+	 * sends them again): see slot_free(), docs/delivery.md. */
+	size_t undeleted;
 	struct spool_batch tmp;    /* read buffer reused across reads */
 	struct ship_counters c;
 	int fatal;
@@ -582,6 +591,15 @@ static struct sbatch *next_batch(struct shipper *sh, struct sstream *st,
 	return next_new(sh, st, err);
 }
 
+/* A request may start: fewer than max_in_flight in flight, and fewer than
+ * UNDELETED_PER_SLOT x max_in_flight acknowledged batches waiting for their
+ * delete, so that what a crash sends again stays bounded. */
+static int slot_free(const struct shipper *sh)
+{
+	return sh->inflight < sh->o.max_in_flight &&
+	       sh->undeleted < UNDELETED_PER_SLOT * sh->o.max_in_flight;
+}
+
 static int fill_stream(struct shipper *sh, struct sstream *st, int64_t now)
 {
 	int err = 0;
@@ -592,7 +610,7 @@ static int fill_stream(struct shipper *sh, struct sstream *st, int64_t now)
 		earliest(sh, st->paused_until);
 		return 0;
 	}
-	while (sh->inflight < sh->o.max_in_flight && token_ready(sh, now)) {
+	while (slot_free(sh) && token_ready(sh, now)) {
 		struct sbatch *sb = next_batch(sh, st, now, &err);
 
 		if (sb == NULL)
@@ -628,7 +646,7 @@ static int fill(struct shipper *sh, int64_t now)
 		earliest(sh, sh->next_auth);
 		return 0;
 	}
-	if (sh->auth.prepare != NULL && sh->inflight < sh->o.max_in_flight) {
+	if (sh->auth.prepare != NULL && slot_free(sh)) {
 		char why[256];
 
 		rc = sh->auth.prepare(sh->auth.arg, why, sizeof(why));
@@ -698,6 +716,9 @@ static void ack(struct shipper *sh, struct sbatch *sb)
 	sb->st->attempt = 0;
 }
 
+/* Hands the acknowledged batches to the deleter, or deletes them here
+ * when it does not run.  Until they are deleted they stay in the spool
+ * (after a crash they are sent again); never lost. */
 static int flush_acks(struct shipper *sh)
 {
 	uint64_t deleted = 0;
@@ -705,9 +726,13 @@ static int flush_acks(struct shipper *sh)
 
 	if (sh->nacks == 0)
 		return 0;
-	rc = spool_batch_delete(sh->s, sh->acks, sh->nacks, &deleted);
+	if (sh->del.started) {
+		rc = deleter_add(&sh->del, sh->acks, sh->nacks);
+		if (rc == 0)
+			sh->undeleted += sh->nacks;
+	} else
+		rc = spool_batch_delete(sh->s, sh->acks, sh->nacks, &deleted);
 	if (rc != 0) {
-		/* They stay in the spool and will be sent again. */
 		log_error(sh->log, "deleting acknowledged batches failed "
 			  "batches=%zu error=\"%s\"", sh->nacks,
 			  spoolship_strerror(rc));
@@ -716,6 +741,25 @@ static int flush_acks(struct shipper *sh)
 	sh->c.events_shipped += deleted;
 	sh->nacks = 0;
 	return 0;
+}
+
+/* Counts what the deleter did since the last look and reports its
+ * failures (it tries them again by itself). */
+static void collect_deletes(struct shipper *sh)
+{
+	uint64_t deleted;
+	size_t ranges, batches;
+	int err;
+
+	if (!sh->del.inited)
+		return;
+	deleter_collect(&sh->del, &deleted, &ranges, &err, &batches);
+	sh->undeleted -= ranges < sh->undeleted ? ranges : sh->undeleted;
+	sh->c.events_shipped += deleted;
+	if (err != 0)
+		log_error(sh->log, "deleting acknowledged batches failed, "
+			  "trying again batches=%zu error=\"%s\"", batches,
+			  spoolship_strerror(err));
 }
 
 static int to_dead(struct shipper *sh, struct sbatch *sb, unsigned reason)
@@ -941,6 +985,7 @@ int ship_step(struct shipper *sh, int64_t max_wait_ms)
 	int64_t now = clock_mono_ms(), wait;
 	int running, rc = 0, woken = 0;
 
+	collect_deletes(sh); /* frees the slots of what was deleted */
 	if (now >= sh->next_scan) {
 		rc = scan_streams(sh);
 		sh->next_scan = now + SCAN_EVERY_MS;
@@ -990,8 +1035,9 @@ int ship_step(struct shipper *sh, int64_t max_wait_ms)
 	}
 	curl_multi_perform(sh->multi, &running);
 	reap(sh);
-	if (flush_acks(sh) != 0 && rc == 0)
-		rc = 0; /* logged; the batches will simply go again */
+	/* A failure is logged; the acks stay and are handed over again. */
+	(void)flush_acks(sh);
+	collect_deletes(sh);
 	sh->c.in_flight = sh->inflight;
 	if (sh->fatal)
 		return SPOOLSHIP_EINVAL;
@@ -1013,7 +1059,7 @@ int ship_idle(struct shipper *sh)
 	struct spoolship_stats st;
 	int idle;
 
-	if (sh->inflight > 0 || sh->nacks > 0)
+	if (sh->inflight > 0 || sh->nacks > 0 || deleter_pending(&sh->del))
 		return 0;
 	for (size_t i = 0; i < sh->nstreams; i++)
 		if (sh->streams[i]->waiting != NULL)
@@ -1099,14 +1145,27 @@ int ship_new(spoolship_spool *s, const char *dir, const struct ship_opts *o,
 			  (long)o->max_in_flight);
 	wake_open(&sh->wake, dir);
 	sh->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	/* Without the thread, deletes run on this one (flush_acks). */
+	if (deleter_start(&sh->del, s, sh->efd) != 0)
+		log_warn(log, "no deleter thread: acknowledged batches are "
+			 "deleted between requests");
 	*out = sh;
 	return 0;
+}
+
+void ship_finish(struct shipper *sh)
+{
+	(void)flush_acks(sh);
+	deleter_stop(&sh->del);
+	collect_deletes(sh);
 }
 
 void ship_free(struct shipper *sh)
 {
 	if (sh == NULL)
 		return;
+	ship_finish(sh);
+	deleter_free(&sh->del);
 	while (sh->flying != NULL) {
 		struct sbatch *sb = sh->flying;
 

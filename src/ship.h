@@ -127,7 +127,15 @@ void ship_wakeup(struct shipper *sh);
 
 const struct ship_counters *ship_counters(const struct shipper *sh);
 
-/* Aborts whatever is still in flight (it stays in the spool) and frees. */
+/*
+ * Hands over the last acknowledged batches and waits until they are
+ * deleted (one attempt; what fails stays in the spool and is sent again
+ * after a restart), so that the counters are final.  For shutdown: after
+ * it, acknowledgements are deleted on the calling thread.
+ */
+void ship_finish(struct shipper *sh);
+
+/* Finishes (ship_finish) and aborts whatever is still in flight (it stays in the spool) and frees. */
 void ship_free(struct shipper *sh);
 
 #endif

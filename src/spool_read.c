@@ -29,9 +29,17 @@ static int seek_after(MDB_cursor *c, uint32_t stream, uint64_t after_seq,
 	return mdb_cursor_get(c, k, d, MDB_SET_RANGE);
 }
 
-/* Adds one event, opened when sealed; the batch is unchanged on error. */
-static int batch_add(spoolship_spool *s, struct spool_batch *b, uint64_t seq,
-		     const struct record *r)
+/* A sealed record of the batch being read, opened after the read. */
+struct sealed_ref {
+	struct record r;
+	size_t i;            /* its index in the batch */
+};
+
+/* Adds one event; a sealed one only gets its room (it is noted in *sealed
+ * and opened by open_sealed()).  The batch is unchanged on error. */
+static int batch_add(struct spool_batch *b, uint64_t seq,
+		     const struct record *r, struct sealed_ref **sealed,
+		     size_t *nsealed, size_t *sealed_cap)
 {
 	size_t sep = b->n > 0 ? 1 : 0;
 	int rc;
@@ -39,9 +47,16 @@ static int batch_add(spoolship_spool *s, struct spool_batch *b, uint64_t seq,
 	if ((rc = array_grow((void **)&b->recs, &b->recs_cap, b->n + 1,
 		       sizeof(*b->recs))) != 0 ||
 	    (rc = array_grow((void **)&b->body, &b->body_cap,
-		       b->body_len + sep + r->len, 1)) != 0 ||
-	    (rc = spool_payload(s, r, b->body + b->body_len + sep)) != 0)
+		       b->body_len + sep + r->len, 1)) != 0)
 		return rc;
+	if (r->flags & RECORD_F_SEALED) {
+		if ((rc = array_grow((void **)sealed, sealed_cap,
+				     *nsealed + 1, sizeof(**sealed))) != 0)
+			return rc;
+		(*sealed)[(*nsealed)++] = (struct sealed_ref){ *r, b->n };
+	} else {
+		memcpy(b->body + b->body_len + sep, r->data, r->len);
+	}
 	if (sep)
 		b->body[b->body_len++] = '\n';
 	b->recs[b->n].seq = seq;
@@ -54,6 +69,35 @@ static int batch_add(spoolship_spool *s, struct spool_batch *b, uint64_t seq,
 	return 0;
 }
 
+/* Opens the batch's sealed records in one run, after the read: OpenSSL's
+ * per-record set-up then stays in the cache.  A record that fails its
+ * tag ends the batch before it, as a failed CRC does; any other error
+ * empties the batch. */
+static int open_sealed(spoolship_spool *s, struct spool_batch *b,
+		       const struct sealed_ref *sealed, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t i = sealed[k].i;
+		int rc = spool_payload(s, &sealed[k].r,
+				       b->body + b->recs[i].off);
+
+		if (rc == SPOOLSHIP_ECORRUPT) {
+			if (i == 0)
+				b->corrupt_seq = b->recs[0].seq;
+			b->n = i;
+			b->body_len = i > 0 ? b->recs[i].off - 1 : 0;
+			return i == 0 ? SPOOLSHIP_ECORRUPT : 0;
+		}
+		if (rc != 0) {
+			/* No key (or no memory): no batch at all. */
+			b->n = 0;
+			b->body_len = 0;
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int spool_batch_next(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
 		     size_t max_events, size_t max_bytes,
 		     struct spool_batch *b)
@@ -62,6 +106,8 @@ int spool_batch_next(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, d;
+	struct sealed_ref *sealed = NULL;
+	size_t nsealed = 0, sealed_cap = 0;
 	int rc;
 
 	b->stream = stream;
@@ -87,7 +133,8 @@ int spool_batch_next(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
 		if (rc == 0 && b->n > 0 && b->body_len + 1 + r.len > max_bytes)
 			break;
 		if (rc == 0)
-			rc = batch_add(s, b, seq, &r);
+			rc = batch_add(b, seq, &r, &sealed, &nsealed,
+				       &sealed_cap);
 		/* A damaged (or tampered) record ends the batch before it;
 		 * alone, it is handed to the caller to dead-letter. */
 		if (rc == SPOOLSHIP_ECORRUPT || rc == SPOOLSHIP_EVERSION) {
@@ -103,9 +150,15 @@ int spool_batch_next(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
 			break;
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
 	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	/* Before the txn ends: the sealed bytes are in LMDB's map. */
+	if (rc == 0 && nsealed > 0)
+		rc = open_sealed(s, b, sealed, nsealed);
+	free(sealed);
 	mdb_cursor_close(c);
 	spool_txn_abort(s, txn);
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+	return spool_norm(rc);
 }
 
 /* ---- deletes ------------------------------------------------------------ */
