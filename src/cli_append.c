@@ -26,7 +26,10 @@
 
 /* One batch of validated events.  Two of them alternate: the main thread
  * validates into one while the committer thread writes the other, so
- * parsing overlaps the commit's I/O. */
+ * parsing overlaps the commit's I/O.  For an encrypted spool a third
+ * stage, the sealer thread, encodes and seals a batch between the two,
+ * so sealing overlaps the commit's fsync too (three slots rotate). */
+#define NSLOTS 3
 struct slot {
 	struct spool_item *it;
 	size_t n;
@@ -37,6 +40,11 @@ struct slot {
 	uint64_t rejected;
 	unsigned long first_line;
 	const char *fname;
+	unsigned char *recs;       /* sealed records (sealer thread) */
+	size_t recs_cap;
+	int64_t append_ms;         /* their append time */
+	int seal_err;              /* the sealer failed: not appended */
+	int inuse;                 /* handed over, until committed (mu) */
 };
 
 struct appender {
@@ -46,9 +54,13 @@ struct appender {
 	struct spoolship_event *ev; /* lines of the batch being built */
 	unsigned long *lineno;     /* line of each ev[] */
 	size_t n;
-	struct slot slot[2];
+	struct slot slot[NSLOTS];
+	int nslots;                /* 2, or 3 with the sealer */
 	int cur;                   /* the slot main fills next */
 	pthread_t th;
+	pthread_t sealer_th;
+	int sealing;               /* the sealer is working (mu) */
+	struct slot *to_seal;      /* handed to the sealer, not yet taken */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct slot *queued;       /* handed over, not yet taken */
@@ -74,6 +86,19 @@ static void progress(struct appender *a, int final)
 		(unsigned long long)a->rejected, final ? "\n" : "");
 }
 
+/* Waits (a->mu held) for a slot in the one-place queue *q and takes it;
+ * NULL once asked to stop with nothing left. */
+static struct slot *take(struct appender *a, struct slot **q)
+{
+	struct slot *sl;
+
+	while (*q == NULL && !a->stop)
+		pthread_cond_wait(&a->cv, &a->mu);
+	sl = *q;
+	*q = NULL;
+	return sl;
+}
+
 static void *committer(void *arg)
 {
 	struct appender *a = arg;
@@ -83,20 +108,26 @@ static void *committer(void *arg)
 		struct slot *sl;
 		int rc;
 
-		while (a->queued == NULL && !a->stop)
-			pthread_cond_wait(&a->cv, &a->mu);
-		if (a->queued == NULL)
+		if ((sl = take(a, &a->queued)) == NULL)
 			break;
-		sl = a->queued;
-		a->queued = NULL;
+		if (a->err != 0) {
+			/* A batch sealed before an earlier one failed: the
+			 * input from that failure on is not appended. */
+			sl->inuse = 0;
+			pthread_cond_broadcast(&a->cv);
+			continue;
+		}
 		a->busy = 1;
 		pthread_mutex_unlock(&a->mu);
 		/* Reports come out in input order, and only for batches
 		 * that were attempted. */
 		if (sl->msgs_len > 0)
 			fwrite(sl->msgs, 1, sl->msgs_len, stderr);
-		rc = spool_append_items(a->s, a->table, sl->it, sl->n,
-					sl->rejected);
+		rc = sl->seal_err != 0 ? sl->seal_err :
+		     spool_append_sealed(a->s, a->table, sl->it, sl->n,
+					 sl->rejected,
+					 a->nslots > 2 ? sl->recs : NULL,
+					 sl->append_ms);
 		if (rc != 0)
 			fprintf(stderr, "%s:%lu: %s: %llu events before this "
 				"batch were appended; the input from this "
@@ -110,9 +141,40 @@ static void *committer(void *arg)
 			a->accepted += sl->n;
 			a->rejected += sl->rejected;
 		}
+		sl->inuse = 0;
 		a->busy = 0;
 		pthread_cond_broadcast(&a->cv);
 		progress(a, 0);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* The sealer thread (encrypted spools): seals each batch outside the
+ * committer's txn, then queues it for the committer in order. */
+static void *sealer(void *arg)
+{
+	struct appender *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		struct slot *sl;
+
+		if ((sl = take(a, &a->to_seal)) == NULL)
+			break;
+		a->sealing = 1;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		sl->append_ms = clock_wall_ms();
+		sl->seal_err = spool_items_seal(a->s, sl->it, sl->n,
+						sl->append_ms, &sl->recs,
+						&sl->recs_cap);
+		pthread_mutex_lock(&a->mu);
+		while (a->queued != NULL)
+			pthread_cond_wait(&a->cv, &a->mu);
+		a->queued = sl;
+		a->sealing = 0;
+		pthread_cond_broadcast(&a->cv);
 	}
 	pthread_mutex_unlock(&a->mu);
 	return NULL;
@@ -177,23 +239,35 @@ static int validate_batch(struct appender *a, struct slot *sl)
 	return 0;
 }
 
-/* Validates the lines gathered so far and hands them to the committer
- * once it is idle.  Returns the first spool error, if any. */
+/* Validates the lines gathered so far into the next free slot and hands
+ * it to the sealer or the committer once that can take it.  Returns the
+ * first spool error, if any. */
 static int commit(struct appender *a)
 {
 	struct slot *sl = &a->slot[a->cur];
+	struct slot **next = a->nslots > 2 ? &a->to_seal : &a->queued;
 	int rc;
 
 	if (a->n == 0)
 		return a->err;
-	rc = validate_batch(a, sl);
+	pthread_mutex_lock(&a->mu);
+	while (sl->inuse && a->err == 0)
+		pthread_cond_wait(&a->cv, &a->mu);
+	rc = a->err;
+	pthread_mutex_unlock(&a->mu);
+	if (rc == 0)
+		rc = validate_batch(a, sl);
 	a->n = 0;
 	pthread_mutex_lock(&a->mu);
-	while (rc == 0 && (a->busy || a->queued != NULL) && a->err == 0)
+	/* With two slots the committer must be idle: the other slot may
+	 * still be the one it is writing. */
+	while (rc == 0 && a->err == 0 &&
+	       (*next != NULL || (a->nslots == 2 && a->busy)))
 		pthread_cond_wait(&a->cv, &a->mu);
 	if (rc == 0 && a->err == 0) {
-		a->queued = sl;
-		a->cur ^= 1;
+		sl->inuse = 1;
+		*next = sl;
+		a->cur = (a->cur + 1) % a->nslots;
 		pthread_cond_broadcast(&a->cv);
 	}
 	if (rc != 0 && a->err == 0)
@@ -207,7 +281,8 @@ static int commit(struct appender *a)
 static void drain(struct appender *a, int stop)
 {
 	pthread_mutex_lock(&a->mu);
-	while (a->busy || a->queued != NULL)
+	while (a->busy || a->queued != NULL || a->sealing ||
+	       a->to_seal != NULL)
 		pthread_cond_wait(&a->cv, &a->mu);
 	a->stop = stop;
 	pthread_cond_broadcast(&a->cv);
@@ -387,7 +462,7 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 	struct appender a;
 	const char *table = "default";
 	char *buf = NULL;
-	int rc, ex, missing = 0;
+	int rc, ex, missing = 0, oom = 0;
 
 	spoolship_options_init(&o);
 	if ((ex = parse_args(c, argc, argv, &o, &table)) != EXIT_OK)
@@ -401,10 +476,11 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 	buf = malloc(CHUNK);
 	a.ev = malloc(BATCH_EVENTS * sizeof(*a.ev));
 	a.lineno = malloc(BATCH_EVENTS * sizeof(*a.lineno));
-	a.slot[0].it = malloc(BATCH_EVENTS * sizeof(*a.slot[0].it));
-	a.slot[1].it = malloc(BATCH_EVENTS * sizeof(*a.slot[1].it));
-	if (buf == NULL || a.ev == NULL || a.lineno == NULL ||
-	    a.slot[0].it == NULL || a.slot[1].it == NULL) {
+	for (int i = 0; i < NSLOTS; i++)
+		if ((a.slot[i].it = malloc(BATCH_EVENTS *
+					   sizeof(*a.slot[i].it))) == NULL)
+			oom = 1;
+	if (oom || buf == NULL || a.ev == NULL || a.lineno == NULL) {
 		cli_err("append", -ENOMEM);
 		ex = EXIT_ERROR;
 		goto out;
@@ -417,11 +493,16 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 			ex = EXIT_ERROR;
 		goto out;
 	}
+	a.nslots = a.s->sealer != NULL ? 3 : 2;
 	if ((rc = pthread_create(&a.th, NULL, committer, &a)) != 0) {
 		cli_err("append", -rc);
 		spoolship_spool_close(a.s);
 		ex = EXIT_ERROR;
 		goto out;
+	}
+	if (a.nslots > 2 &&
+	    (rc = pthread_create(&a.sealer_th, NULL, sealer, &a)) != 0) {
+		a.nslots = 2; /* seal in the committer's txn instead */
 	}
 	if (optind >= argc) {
 		append_one(&a, "-", buf);
@@ -432,6 +513,8 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 	}
 	drain(&a, 1);
 	pthread_join(a.th, NULL);
+	if (a.nslots > 2)
+		pthread_join(a.sealer_th, NULL);
 	progress(&a, 1);
 	rc = spoolship_spool_close(a.s);
 	if (rc != 0 && a.err == 0)
@@ -446,10 +529,11 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 	else
 		ex = a.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
 out:
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < NSLOTS; i++) {
 		free(a.slot[i].it);
 		free(a.slot[i].arena);
 		free(a.slot[i].msgs);
+		free(a.slot[i].recs);
 	}
 	pthread_cond_destroy(&a.cv);
 	pthread_mutex_destroy(&a.mu);

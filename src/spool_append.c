@@ -20,6 +20,9 @@ struct append_job {
 	size_t n;
 	uint64_t rejected;
 	int64_t now_ms;
+	/* NULL, or the n records already encoded and sealed back to back
+	 * (spool_items_seal), with now_ms as their append time. */
+	const unsigned char *recs;
 };
 
 /* LMDB's MDB_APPEND skips the B-tree search when every key we add sorts
@@ -59,7 +62,7 @@ static int append_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 	rc = mdb_cursor_open(txn, s->events, &c);
 	if (rc != 0)
 		return spool_err(rc);
-	for (size_t i = 0; i < j->n; i++) {
+	for (size_t i = 0, off = 0; i < j->n; i++) {
 		MDB_val k = { sizeof(key), key };
 		MDB_val v = { spool_record_size(s, j->it[i].len), NULL };
 
@@ -69,11 +72,15 @@ static int append_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 			rc = spool_err(rc);
 			break;
 		}
-		rc = spool_record_write(s, v.mv_data, j->it[i].event_ms,
-					j->now_ms, j->it[i].data,
-					j->it[i].len);
+		if (j->recs != NULL)
+			memcpy(v.mv_data, j->recs + off, v.mv_size);
+		else
+			rc = spool_record_write(s, v.mv_data,
+						j->it[i].event_ms, j->now_ms,
+						j->it[i].data, j->it[i].len);
 		if (rc != 0)
 			break;
+		off += v.mv_size;
 		bytes += v.mv_size - RECORD_HDR_LEN;
 	}
 	mdb_cursor_close(c);
@@ -197,14 +204,16 @@ static int append_with_policy(spoolship_spool *s, struct append_job *j)
 		need += j->it[i].len + RECORD_HDR_LEN + EVENT_KEY_LEN + 16;
 	need = need * 2 + 65536; /* leave room for the tree's own pages */
 	for (int round = 0;; round++) {
-		j->now_ms = clock_wall_ms();
+		if (j->recs == NULL)
+			j->now_ms = clock_wall_ms();
 		rc = spool_write(s, 0, append_txn, j);
 		if (rc != SPOOLSHIP_ESPOOL_FULL)
 			return rc;
 		rc = spool_write(s, 1, nudge_txn, NULL);
 		if (rc != 0)
 			return rc;
-		j->now_ms = clock_wall_ms();
+		if (j->recs == NULL)
+			j->now_ms = clock_wall_ms();
 		rc = spool_write(s, 0, append_txn, j);
 		if (rc != SPOOLSHIP_ESPOOL_FULL)
 			return rc;
@@ -241,7 +250,15 @@ int spool_append_items(spoolship_spool *s, const char *table,
 		       const struct spool_item *it, size_t n,
 		       uint64_t extra_rejected)
 {
-	struct append_job j = { table, it, n, 0, 0 };
+	return spool_append_sealed(s, table, it, n, extra_rejected, NULL, 0);
+}
+
+int spool_append_sealed(spoolship_spool *s, const char *table,
+			const struct spool_item *it, size_t n,
+			uint64_t extra_rejected, const unsigned char *recs,
+			int64_t append_ms)
+{
+	struct append_job j = { table, it, n, 0, append_ms, recs };
 	int rc;
 
 	if (!spoolship_table_name_ok(table))

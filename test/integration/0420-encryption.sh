@@ -65,6 +65,21 @@ check "ids from ingest" ids_complete 1000 300
 stop_ingest
 check "daemon exits 0" test "$IG_RC" -eq 0
 
+# A full encrypted spool: batches are sealed by their own thread ahead of
+# the commit; the batch that does not fit and every one after it (sealed
+# already) stay out, and the summary counts exactly what is in the spool.
+gen_marked 1 30000 > "$T/many"
+expect_exit "encrypted append into a full spool: exit 4" 4 "$SP" -s "$T/fullenc" \
+	-k "$T/key" append -t t --max-bytes 3M "$T/many" 2>"$T/err"
+acc=$(sed -n 's/^accepted \([0-9]*\),.*/\1/p' "$T/err")
+check "  some batches fit, not all" test "${acc:-0}" -gt 0 -a "${acc:-0}" -lt 30000
+check "  says where the input stopped" grep -q "many:$((acc + 1)): spool is full.*: $acc events before" "$T/err"
+"$SP" -s "$T/fullenc" -k "$T/key" peek -n 0 -t t |
+	grep -o '"id":[0-9]*' | cut -d: -f2 | sort -n > "$T/ids"
+check "  the spool holds exactly the accepted ones, the input's first" \
+	test "$(wc -l < "$T/ids")" -eq "$acc" -a "$(tail -n 1 "$T/ids")" -eq "$acc"
+expect_exit "  verify with the key: clean" 0 quiet "$SP" -s "$T/fullenc" -k "$T/key" verify
+
 # Tampering behind a recomputed CRC: verify with the key names it.
 gen_marked 5000 3 | "$SP" -s "$T/spool" -k "$T/key" append -t wiki 2>/dev/null
 "$TOOL" tamper "$T/spool" "$T/key" wiki 2 >/dev/null 2>"$T/err" ||
