@@ -259,10 +259,7 @@ static int commit(struct appender *a)
 		rc = validate_batch(a, sl);
 	a->n = 0;
 	pthread_mutex_lock(&a->mu);
-	/* With two slots the committer must be idle: the other slot may
-	 * still be the one it is writing. */
-	while (rc == 0 && a->err == 0 &&
-	       (*next != NULL || (a->nslots == 2 && a->busy)))
+	while (rc == 0 && a->err == 0 && *next != NULL)
 		pthread_cond_wait(&a->cv, &a->mu);
 	if (rc == 0 && a->err == 0) {
 		sl->inuse = 1;

@@ -31,8 +31,8 @@
 #define URL_MAX 2048
 #define RELEASE_EVERY (1u << 20) /* bytes read between page releases */
 /* Acknowledged batches waiting for the deleter, per max_in_flight: with
- * one window's worth a slow fsync stalls sending (drains measured ~25%
- * slower); two keep it going and the crash bound small (delivery.md). */
+ * one window's worth a slow fsync stalls sending; two keep it going and
+ * the crash bound small (docs/delivery.md). */
 #define UNDELETED_PER_SLOT 2
 
 struct sstream;

@@ -18,20 +18,26 @@ static int inside(const void *p, size_t n, const unsigned char *v,
 	return c >= v && n <= vlen && c - v <= (ptrdiff_t)(vlen - n);
 }
 
+/* 1 when a decoder refused its input, with one of its two codes and a
+ * reason; 0 when it accepted it. */
+static int refused(int rc, const char *why)
+{
+	if (rc == 0)
+		return 0;
+	FUZZ_CHECK(rc == SPOOLSHIP_ECORRUPT || rc == SPOOLSHIP_EVERSION);
+	FUZZ_CHECK(why[0] != '\0');
+	return 1;
+}
+
 static void check_pending(const unsigned char *v, size_t vlen)
 {
 	struct record r;
 	unsigned char *again;
 	char why[128] = "";
 	int64_t t;
-	int rc = record_decode(v, vlen, &r, why, sizeof(why));
 
-	if (rc != 0) {
-		FUZZ_CHECK(rc == SPOOLSHIP_ECORRUPT ||
-			   rc == SPOOLSHIP_EVERSION);
-		FUZZ_CHECK(why[0] != '\0');
+	if (refused(record_decode(v, vlen, &r, why, sizeof(why)), why))
 		return;
-	}
 	FUZZ_CHECK(r.version >= 1 && r.version <= RECORD_VERSION);
 	FUZZ_CHECK((r.flags & ~RECORD_F_KNOWN) == 0);
 	FUZZ_CHECK(r.len > 0);
@@ -55,14 +61,9 @@ static void check_dead(const unsigned char *v, size_t vlen)
 	unsigned char *again;
 	char why[128] = "";
 	size_t stored;
-	int rc = dead_record_decode(v, vlen, &d, why, sizeof(why));
 
-	if (rc != 0) {
-		FUZZ_CHECK(rc == SPOOLSHIP_ECORRUPT ||
-			   rc == SPOOLSHIP_EVERSION);
-		FUZZ_CHECK(why[0] != '\0');
+	if (refused(dead_record_decode(v, vlen, &d, why, sizeof(why)), why))
 		return;
-	}
 	stored = record_stored_len(&d.r);
 	FUZZ_CHECK(d.reason >= 1 && d.reason <= DEAD_REASON_MAX);
 	FUZZ_CHECK(strcmp(dead_reason_name(d.reason), "unknown") != 0);

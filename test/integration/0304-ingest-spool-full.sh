@@ -12,21 +12,7 @@ start_ingest "$T/c.ini"
 pad=$(head -c 3000 /dev/zero | tr '\0' 'p')
 
 # Requests of 100 events (~300 KB) until the spool refuses one.
-first=1 got503=0 oks=()
-for i in $(seq 1 20); do
-	gen_events "$first" 100 "$pad" > "$T/req"
-	code=$(post /v1/events/full --data-binary @"$T/req")
-	if [ "$code" = 200 ]; then
-		oks+=("$first")
-	elif [ "$code" = 503 ]; then
-		got503=1
-		break
-	else
-		not_ok "unexpected answer $code while filling"
-		break
-	fi
-	first=$((first + 100))
-done
+fill_until_503 20 "$pad"
 check "some requests were taken first (${#oks[@]})" test "${#oks[@]}" -ge 1
 check "a full spool answers 503" test "$got503" -eq 1
 check "503 carries Retry-After" grep -qi '^retry-after: [0-9]' "$T/headers"
@@ -37,14 +23,7 @@ check "/healthz 503 carries Retry-After" grep -qi '^retry-after: ' "$T/headers"
 check "/healthz names the problem" answer_is 'a["status"] == "unavailable" and "full" in a["error"]'
 # Still full while the receiver is away: the probe (every second) must
 # not call it writable because a tiny txn would fit.
-stays_503() {
-	local end=$(( $(date +%s%N) + 2500000000 ))
-	while [ "$(date +%s%N)" -lt "$end" ]; do
-		[ "$(healthz_code)" = 503 ] || return 1
-		sleep 0.2
-	done
-}
-check "/healthz stays 503 while the receiver is away (2.5 s)" stays_503
+check "/healthz stays 503 while the receiver is away (2.5 s)" stays_503 13
 check "full logged once as an error" \
 	test "$(grep -c 'spool is not writable' "$IG_LOG")" -ge 1
 check "the refused request is not in the spool" \

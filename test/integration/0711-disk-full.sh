@@ -35,21 +35,7 @@ avail_kb() { df -Pk "$MNT" | awk 'NR == 2 { print $4 }'; }
 sanitizer_quiet() { ! grep -qE 'Sanitizer|runtime error:' "$@"; }
 
 # Requests of 100 events (~110 KB) until one is refused.
-first=1 got503=0 oks=()
-for i in $(seq 1 150); do
-	gen_events "$first" 100 "$pad" > "$T/req"
-	code=$(post /v1/events/full --data-binary @"$T/req")
-	if [ "$code" = 200 ]; then
-		oks+=("$first")
-	elif [ "$code" = 503 ]; then
-		got503=1
-		break
-	else
-		not_ok "unexpected answer $code while filling: $(cat "$T/answer")"
-		break
-	fi
-	first=$((first + 100))
-done
+fill_until_503 150 "$pad"
 echo "filled: ${#oks[@]} requests taken, $(avail_kb) KiB left"
 check "requests were taken first (${#oks[@]})" test "${#oks[@]}" -ge 5
 check "a full filesystem answers 503" test "$got503" -eq 1
@@ -64,14 +50,7 @@ check "full logged as an error" grep -q 'spool is not writable' "$IG_LOG"
 # probe writes for real when the filesystem is almost full.
 # It must stay 503 across several probes (PROBE_MS apart), not only
 # until the first probe finds room in LMDB's map.
-stays_503() {
-	local i
-	for i in $(seq 1 20); do
-		[ "$(healthz_code)" = 503 ] || return 1
-		sleep 0.2
-	done
-}
-check "/healthz answers 503 while the filesystem is full" stays_503
+check "/healthz answers 503 while the filesystem is full" stays_503 20
 
 # Another producer, the CLI, meanwhile: 1,000 events (1.1 MB) do not fit.
 gen_events 500001 1000 "$pad" > "$T/big"

@@ -68,6 +68,36 @@ post() {
 	curl -s -o "$T/answer" -D "$T/headers" -w '%{http_code}' \
 		--max-time 60 -H 'Content-Type: application/json' "$@" "$IG$p"
 }
+# fill_until_503 MAX PAD: POSTs requests of 100 events (ids from 1, PAD
+# as padding) to /v1/events/full until one is answered 503, MAX at most.
+# Sets oks (the first id of each request answered 200), got503 (0 or 1)
+# and first (the first id not taken).
+fill_until_503() {
+	local i code
+	first=1 got503=0 oks=()
+	for i in $(seq 1 "$1"); do
+		gen_events "$first" 100 "$2" > "$T/req"
+		code=$(post /v1/events/full --data-binary @"$T/req")
+		if [ "$code" = 200 ]; then
+			oks+=("$first")
+		elif [ "$code" = 503 ]; then
+			got503=1
+			break
+		else
+			not_ok "unexpected answer $code while filling: $(cat "$T/answer")"
+			break
+		fi
+		first=$((first + 100))
+	done
+}
+# stays_503 N: /healthz answers 503 at each of N looks 0.2 s apart.
+stays_503() {
+	local i
+	for i in $(seq 1 "$1"); do
+		[ "$(healthz_code)" = 503 ] || return 1
+		sleep 0.2
+	done
+}
 # answer_is EXPR: a Python expression over the JSON answer `a` holds.
 answer_is() {
 	python3 -c 'import json,sys
