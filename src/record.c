@@ -121,9 +121,11 @@ void record_encode(unsigned char *out, int64_t event_ms, int64_t append_ms,
 	record_finish(out, RECORD_HDR_LEN + len);
 }
 
-/* Checks what both kinds share; fills r except data. */
+/* Checks what both kinds share; fills r except data.  With tag_checks,
+ * a sealed record's CRC is left to the caller's tag check. */
 static int hdr_decode(const unsigned char *p, size_t vlen, unsigned want_hdr,
-		      struct record *r, char *why, size_t whylen)
+		      int tag_checks, struct record *r, char *why,
+		      size_t whylen)
 {
 	unsigned hdrlen;
 
@@ -138,7 +140,8 @@ static int hdr_decode(const unsigned char *p, size_t vlen, unsigned want_hdr,
 	if (hdrlen != want_hdr || vlen < hdrlen)
 		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "bad header length");
-	if (get_be32(p + 4) != crc_of(p, vlen))
+	if (!(tag_checks && (p[1] & RECORD_F_SEALED)) &&
+	    get_be32(p + 4) != crc_of(p, vlen))
 		return errf(why, whylen, SPOOLSHIP_ECORRUPT, "CRC mismatch");
 	if ((p[1] & ~RECORD_F_KNOWN) != 0)
 		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
@@ -151,19 +154,36 @@ static int hdr_decode(const unsigned char *p, size_t vlen, unsigned want_hdr,
 	return 0;
 }
 
-int record_decode(const void *v, size_t vlen, struct record *r, char *why,
-		  size_t whylen)
+static int pending_decode(const void *v, size_t vlen, int tag_checks,
+			  struct record *r, char *why, size_t whylen)
 {
 	const unsigned char *p = v;
-	int rc = hdr_decode(p, vlen, RECORD_HDR_LEN, r, why, whylen);
+	int rc = hdr_decode(p, vlen, RECORD_HDR_LEN, tag_checks, r, why,
+			    whylen);
 
 	if (rc != 0)
 		return rc;
 	if (record_stored_len(r) != vlen - RECORD_HDR_LEN || r->len == 0)
 		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "payload length does not match");
+	/* Outside the tag's associated data: checked here instead. */
+	if (tag_checks && get_be32(p + 28) != 0)
+		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
+			    "reserved header bytes are not zero");
 	r->data = (const char *)p + RECORD_HDR_LEN;
 	return 0;
+}
+
+int record_decode(const void *v, size_t vlen, struct record *r, char *why,
+		  size_t whylen)
+{
+	return pending_decode(v, vlen, 0, r, why, whylen);
+}
+
+int record_decode_to_open(const void *v, size_t vlen, struct record *r,
+			  char *why, size_t whylen)
+{
+	return pending_decode(v, vlen, 1, r, why, whylen);
 }
 
 int record_peek_time(const void *v, size_t vlen, int64_t *event_ms)
@@ -207,7 +227,7 @@ int dead_record_decode(const void *v, size_t vlen, struct dead_record *d,
 		       char *why, size_t whylen)
 {
 	const unsigned char *p = v;
-	int rc = hdr_decode(p, vlen, DEAD_HDR_LEN, &d->r, why, whylen);
+	int rc = hdr_decode(p, vlen, DEAD_HDR_LEN, 0, &d->r, why, whylen);
 
 	if (rc != 0)
 		return rc;

@@ -1,7 +1,7 @@
 /*
  * spool_read.c - the shipper's side of the spool: batches out, deletes
  * after acknowledgement, moves to the dead store, age-out.  A record that
- * fails its CRC is never returned as an event.
+ * fails its CRC (a sealed one: its tag) is never returned as an event.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -129,7 +129,9 @@ int spool_batch_next(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
 		if (event_key_parse(k.mv_data, k.mv_size, &sid, &seq) != 0 ||
 		    sid != stream)
 			break;
-		rc = record_decode(d.mv_data, d.mv_size, &r, NULL, 0);
+		/* Every sealed record kept is opened below: its tag then
+		 * checks it (no key: the open fails, the batch is empty). */
+		rc = record_decode_to_open(d.mv_data, d.mv_size, &r, NULL, 0);
 		if (rc == 0 && b->n > 0 && b->body_len + 1 + r.len > max_bytes)
 			break;
 		if (rc == 0)

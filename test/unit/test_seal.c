@@ -227,9 +227,9 @@ static void test_wrong_or_missing_key(void **state)
 	assert_int_equal(open_with(f, key(f, 1), 0), 0);
 }
 
-/* Rewrites record (stream, seq) with fn applied, then a fresh CRC, as an
- * attacker who knows the format would. */
-static void tamper(struct fixture *f, uint64_t seq, size_t at)
+/* Flips bit (at % 8) of byte at of record seq of stream t; with crc, then
+ * writes a fresh CRC, as an attacker who knows the format would. */
+static void flip(struct fixture *f, uint64_t seq, size_t at, int crc)
 {
 	unsigned char key[EVENT_KEY_LEN], *copy;
 	MDB_val k = { sizeof(key), key }, d;
@@ -241,12 +241,18 @@ static void tamper(struct fixture *f, uint64_t seq, size_t at)
 	copy = malloc(d.mv_size);
 	memcpy(copy, d.mv_data, d.mv_size);
 	assert_true(at < d.mv_size);
-	copy[at] ^= 0x01;
-	record_finish(copy, d.mv_size);
+	copy[at] ^= (unsigned char)(1u << (at % 8));
+	if (crc)
+		record_finish(copy, d.mv_size);
 	d.mv_data = copy;
 	assert_int_equal(mdb_put(txn, f->s->events, &k, &d, 0), 0);
 	assert_int_equal(spool_txn_commit(f->s, txn), 0);
 	free(copy);
+}
+
+static void tamper(struct fixture *f, uint64_t seq, size_t at)
+{
+	flip(f, seq, at, 1);
 }
 
 static void test_tamper_found(void **state)
@@ -276,6 +282,45 @@ static void test_tamper_found(void **state)
 					  1000000, &b), SPOOLSHIP_ECORRUPT);
 	assert_int_equal(b.corrupt_seq, 2);
 	spool_batch_free(&b);
+}
+
+/* The batch reader leaves a sealed record's CRC to its tag (record.h):
+ * every flipped bit still stops it before the record, but one in the CRC
+ * field, where the event is intact and ships as it was appended. */
+static void test_reader_finds_every_flipped_bit(void **state)
+{
+	struct fixture *f = *state;
+	struct spool_batch b, want;
+	size_t size;
+
+	assert_int_equal(open_with(f, key(f, 1), 0), 0);
+	append_marked(f, 1, 2);
+	memset(&b, 0, sizeof(b));
+	memset(&want, 0, sizeof(want));
+	assert_int_equal(spool_batch_next(f->s, stream_id(f, "t"), 0, 60,
+					  1000000, &want), 0);
+	assert_int_equal(want.n, 2);
+	size = RECORD_HDR_LEN + want.recs[0].len + RECORD_SEAL_OVERHEAD;
+	for (size_t at = 0; at < size; at++) {
+		int rc;
+
+		flip(f, 1, at, 0);
+		rc = spool_batch_next(f->s, stream_id(f, "t"), 0, 60, 1000000,
+				      &b);
+		if (at >= 4 && at < 8) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(b.n, 2);
+			assert_int_equal(b.body_len, want.body_len);
+			assert_memory_equal(b.body, want.body, b.body_len);
+		} else {
+			assert_int_equal(rc, SPOOLSHIP_ECORRUPT);
+			assert_int_equal(b.n, 0);
+			assert_int_equal(b.corrupt_seq, 1);
+		}
+		flip(f, 1, at, 0);
+	}
+	spool_batch_free(&b);
+	spool_batch_free(&want);
 }
 
 static void test_nonces_differ(void **state)
@@ -390,6 +435,7 @@ int main(void)
 		T(test_sealed_roundtrip),
 		T(test_wrong_or_missing_key),
 		T(test_tamper_found),
+		T(test_reader_finds_every_flipped_bit),
 		T(test_nonces_differ),
 		T(test_dead_and_requeue_stay_sealed),
 		T(test_clear_then_sealed),
