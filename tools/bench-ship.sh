@@ -21,7 +21,7 @@
 #     the run's last partial batch, which waits for linger, out of the max.)
 # Knobs: BENCH_SHIP_EVENTS (1000000), BENCH_BACKLOG (5000000), BENCH_RUNS (3),
 # BENCH_IN_FLIGHT ("4 8 16 32"), BENCH_LAT_RATE (1000), BENCH_LAT_SECONDS (15),
-# ENC_RUNS (5: clear and encrypted drains in turn, best of each),
+# ENC_RUNS (8: clear and encrypted drains in turn, best of each),
 # BENCH_DIR (the scratch directory's parent).  About 4-5 minutes as it is,
 # after bench.sh's 2.
 set -euo pipefail
@@ -32,6 +32,7 @@ RUNS=${BENCH_RUNS:-3}
 IN_FLIGHT=${BENCH_IN_FLIGHT:-4 8 16 32}
 LAT_RATE=${BENCH_LAT_RATE:-1000}
 LAT_SECS=${BENCH_LAT_SECONDS:-15}
+PAIRS=$(dirname "$0")/bench-pairs.awk
 PROBE="python3 $(cd "$(dirname "$0")" && pwd)/bench-ship-probe.py"
 W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/spoolship-bench-ship-XXXXXX")
 pids=()
@@ -148,26 +149,27 @@ ship_row "same, in_flight $best_if, [spool] sync=batch" "$RATE" "$SH_CPU" "$MK_C
 printf '%-44s %10s events/s  (in_flight %s, [spool] sync=full; target 100000)\n' \
 	"ship end to end, best" "$best_rate" "$best_if"
 # Encryption at rest (docs/security.md): the same drain of sealed events.
-# The disk's fsync times wander between runs (the same drain in the clear
-# went 275 k in one series and 340 k in the next), so clear and sealed
-# drains alternate, ENC_RUNS of each, best of each.
+# The disk's fsync times and the machine's speed wander between runs (the
+# same drain in the clear went 275 k in one series and 340 k in the next),
+# so clear and sealed drains alternate, ENC_RUNS pairs, best of each (the
+# target's figure) and the median of the pairs' ratios (bench-pairs.awk).
 "$B/spoolship" keygen "$W/key" >/dev/null
 KEY="$W/key" fill_spool "$W/tmpl-enc" "$N"
 start_mock
-plain_rate=0 enc_rate=0
-for _ in $(seq 1 "${ENC_RUNS:-5}"); do
+: >"$W/pairs"
+for _ in $(seq 1 "${ENC_RUNS:-8}"); do
 	KEY= ship_config "$best_if"
 	ship_once "$W/tmpl"
-	if [ "$ONE" -gt "$plain_rate" ]; then plain_rate=$ONE; fi
+	plain=$ONE
 	KEY="$W/key" ship_config "$best_if"
 	ship_once "$W/tmpl-enc"
-	if [ "$ONE" -gt "$enc_rate" ]; then enc_rate=$ONE; fi
+	echo "$plain $ONE" >>"$W/pairs"
 done
 stop_mock
-printf '%-44s %10s events/s  (in_flight %s; %.1f%% of the same in the clear, %s, in turn; target >= 85%%)\n' \
-	"same, encrypted at rest (AES-256-GCM)" "$enc_rate" "$best_if" \
-	"$(awk -v a="$enc_rate" -v b="$plain_rate" 'BEGIN { print 100 * a / b }')" \
-	"$plain_rate"
+read -r plain_rate enc_rate pct med lo hi < <(awk -f "$PAIRS" "$W/pairs")
+printf '%-44s %10s events/s  (in_flight %s; %.1f%% of the same in the clear, %s; best of %d in turn; target >= 85%%; pairs: median %.1f%%, %.1f-%.1f%%)\n' \
+	"same, encrypted at rest (AES-256-GCM)" "$enc_rate" "$best_if" "$pct" \
+	"$plain_rate" "${ENC_RUNS:-8}" "$med" "$lo" "$hi"
 rm -rf "$W/tmpl-enc"
 
 # The mock's own ceiling: wrk posting 60-event bodies over keep-alive.
