@@ -43,8 +43,8 @@ done
 # Encryption at rest: the same, each event sealed with AES-256-GCM.  The
 # disk's fsync times and the machine's speed wander between runs (one
 # sync=full run in the clear went 367 k, another 586 k in one bench), so
-# the two are measured in turn, ENC_RUNS pairs, best of each (the target's
-# figure) and the median of the pairs' own ratios (tools/bench-pairs.awk).
+# the two are measured in turn, ENC_RUNS pairs: the median of the pairs'
+# own ratios (the target's figure, tools/bench-pairs.awk) and best of each.
 "$B/spoolship" keygen "$W/key" >/dev/null
 : >"$W/pairs"
 for _ in $(seq 1 "${ENC_RUNS:-8}"); do
@@ -53,10 +53,10 @@ for _ in $(seq 1 "${ENC_RUNS:-8}"); do
 	rm -rf "$W/s"; sync
 	echo "$r $(cli_rate full -k "$W/key" | awk '{print $3}')" >>"$W/pairs"
 done
-read -r plain_full enc pct med lo hi < <(awk -f "$PAIRS" "$W/pairs")
-printf '%-44s %10s events/s  %5.1f%% of the same in the clear (%s; best of %d in turn; target >= 75%%; pairs: median %.1f%%, %.1f-%.1f%%)\n' \
-	"spoolship append --sync full, encrypted" "$enc" "$pct" "$plain_full" \
-	"${ENC_RUNS:-8}" "$med" "$lo" "$hi"
+read -r med lo hi plain_full enc pct < <(awk -f "$PAIRS" "$W/pairs")
+printf '%-44s %10s events/s  %5.1f%% of the same in the clear (median of %d pairs in turn, %.1f-%.1f%%; target >= 75%%; best of each: %s vs %s in the clear, %.1f%%)\n' \
+	"spoolship append --sync full, encrypted" "$enc" "$med" \
+	"${ENC_RUNS:-8}" "$lo" "$hi" "$enc" "$plain_full" "$pct"
 # The cipher alone (OpenSSL EVP), per event: what the two above and the
 # shipper's reader pay for it.
 "$B/bench-append" seal "$W/events.ndjson" "$W/key" | while read -r what n rate; do
