@@ -167,7 +167,8 @@ static int pending_decode(const void *v, size_t vlen, int tag_checks,
 		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "payload length does not match");
 	/* Outside the tag's associated data: checked here instead. */
-	if (tag_checks && get_be32(p + 28) != 0)
+	if (tag_checks && (r->flags & RECORD_F_SEALED) &&
+	    get_be32(p + 28) != 0)
 		return errf(why, whylen, SPOOLSHIP_ECORRUPT,
 			    "reserved header bytes are not zero");
 	r->data = (const char *)p + RECORD_HDR_LEN;
