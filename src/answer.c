@@ -113,7 +113,7 @@ static const struct answer_rule rules[] = {
 	{ S, 428, 428, ALARM, ALARM, "precondition_required",
 	  "the receiver wants conditional requests we never send" },
 	{ S, 429, 429, RATE, RATE, "rate_limited",
-	  "over the rate limit: pause until Retry-After/RateLimit-Reset" },
+	  "over the rate limit: pause Retry-After, else RateLimit-Reset" },
 	{ S, 431, 431, ALARM, ALARM, "headers_too_large",
 	  "our request headers (a huge token?) are refused" },
 	{ S, 451, 451, ALARM, ALARM, "legal",
@@ -786,27 +786,39 @@ static int64_t retry_after(const struct answer *a, int64_t now_wall_ms)
 	return best;
 }
 
+/* The quota window is spent: RateLimit-Remaining (or the Kong-style
+ * X-RateLimit-Remaining-Minute) says 0, so any request before
+ * RateLimit-Reset would only be refused. */
+static int window_spent(const struct answer *a)
+{
+	return a->rl_remaining == 0 || a->xrl_remaining_minute == 0;
+}
+
 int64_t answer_pause_ms(const struct answer *a, int64_t now_wall_ms)
 {
-	int64_t p = 0, ra;
+	int64_t p = 0, ra, w;
 	int st;
 
 	if (a == NULL || (a->curl_code != CURLE_OK &&
 			  a->curl_code != CURLE_HTTP_RETURNED_ERROR))
 		return 0;
 	st = a->http_status;
-	if (st == 429) {
-		ra = retry_after(a, now_wall_ms);
-		p = ra > a->rl_reset_ms ? ra : a->rl_reset_ms;
-		if (p < 0)
-			p = ANSWER_PAUSE_DEFAULT_MS;
-	} else if (st == 503) {
-		ra = retry_after(a, now_wall_ms);
-		p = ra > 0 ? ra : 0;
-	} else if (st >= 200 && st <= 299 &&
-		   (a->rl_remaining == 0 || a->xrl_remaining_minute == 0)) {
-		p = a->rl_reset_ms >= 0 ? a->rl_reset_ms
+	ra = retry_after(a, now_wall_ms);
+	/* Retry-After is the instruction for this very answer; a gateway
+	 * adds RateLimit-Reset to every answer, 429 or not, and it says
+	 * when the window ends, not when to send again: it counts only
+	 * without a Retry-After, or when the window is spent (below). */
+	if (st == 429)
+		p = ra >= 0 ? ra
+			    : a->rl_reset_ms >= 0 ? a->rl_reset_ms
+						  : ANSWER_PAUSE_DEFAULT_MS;
+	else if (st == 503 && ra > 0)
+		p = ra;
+	if (window_spent(a)) {
+		w = a->rl_reset_ms >= 0 ? a->rl_reset_ms
 					: ANSWER_PAUSE_DEFAULT_MS;
+		if (w > p)
+			p = w;
 	}
 	return cap_ms(p);
 }

@@ -166,12 +166,16 @@ const char *answer_action_name(enum answer_action action);
 /*
  * How long to stop sending (all streams: the rate limit is per
  * organisation) after this answer, in ms, at most ANSWER_PAUSE_MAX_MS:
- *   429: the longest of Retry-After and RateLimit-Reset, or
- *        ANSWER_PAUSE_DEFAULT_MS when it has neither;
+ *   429: Retry-After when present (the instruction for this answer,
+ *        whatever RateLimit-Reset says), else RateLimit-Reset, else
+ *        ANSWER_PAUSE_DEFAULT_MS;
  *   503: Retry-After when present (RFC 9110 §10.2.3);
- *   2xx with RateLimit-Remaining or X-RateLimit-Remaining-Minute 0:
- *        RateLimit-Reset, or ANSWER_PAUSE_DEFAULT_MS without one;
+ *   any answer with RateLimit-Remaining or X-RateLimit-Remaining-Minute
+ *        0 (the window is spent): at least RateLimit-Reset, or
+ *        ANSWER_PAUSE_DEFAULT_MS without one;
  *   anything else: 0.
+ * A RateLimit-Reset with requests remaining is no reason to pause: a
+ * gateway sends it on every answer (docs/delivery.md, rate limits).
  * An HTTP-date Retry-After is measured against the answer's own Date
  * header when it has one (so clock skew between the hosts cancels out),
  * else against now_wall_ms (ms since the epoch).  A date in the past

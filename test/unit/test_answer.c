@@ -691,7 +691,9 @@ static void test_pause_429(void **state)
 	(void)state;
 	assert_int_equal(pause_of(429, none, 0), ANSWER_PAUSE_DEFAULT_MS);
 	assert_int_equal(pause_of(429, ra, 0), 5000);
-	assert_int_equal(pause_of(429, both, 0), 10000);
+	/* Retry-After is this answer's instruction; a Reset beside it
+	 * says when the window ends, not when to send again. */
+	assert_int_equal(pause_of(429, both, 0), 5000);
 	assert_int_equal(pause_of(429, both2, 0), 50000);
 	assert_int_equal(pause_of(429, reset, 0), 12000);
 	assert_int_equal(pause_of(429, zero, 0), 0);
@@ -745,12 +747,102 @@ static void test_pause_other(void **state)
 	assert_int_equal(pause_of(200, xempty, 0), 3000);
 	assert_int_equal(pause_of(200, left, 0), 0);
 	assert_int_equal(pause_of(200, none, 0), 0);
-	assert_int_equal(pause_of(404, empty_reset, 0), 0);
+	/* A spent window pauses after any answer: the next request
+	 * would only be refused. */
+	assert_int_equal(pause_of(404, empty_reset, 0), 12000);
+	assert_int_equal(pause_of(404, left, 0), 0);
 	/* A failed transfer has no answer to obey. */
 	a = parsed(429, ra);
 	answer_finish(&a, CURLE_RECV_ERROR, 429);
 	assert_int_equal(answer_pause_ms(&a, 0), 0);
 	assert_int_equal(answer_pause_ms(NULL, 0), 0);
+}
+
+/* A 429 as a gateway sends it: Retry-After plus the window's headers,
+ * which it sends on every answer. */
+static void test_pause_429_ratelimit(void **state)
+{
+	/* Polaris-like: a 429 thrown with plenty of quota left. */
+	const char *gateway[] = { "Retry-After: 1\r\n",
+				  "RateLimit-Limit: 83334\r\n",
+				  "RateLimit-Remaining: 83000\r\n",
+				  "RateLimit-Reset: 45\r\n",
+				  "X-RateLimit-Limit-Minute: 83334\r\n",
+				  "X-RateLimit-Remaining-Minute: 83000\r\n",
+				  NULL };
+	/* The window really is spent: its end wins over a shorter
+	 * Retry-After (waiting less would only earn another 429). */
+	const char *spent[] = { "Retry-After: 1\r\n",
+				"RateLimit-Remaining: 0\r\n",
+				"RateLimit-Reset: 45\r\n", NULL };
+	const char *spent_longer_ra[] = { "Retry-After: 90\r\n",
+					  "RateLimit-Remaining: 0\r\n",
+					  "RateLimit-Reset: 45\r\n", NULL };
+	const char *spent_no_reset[] = { "RateLimit-Remaining: 0\r\n", NULL };
+	/* The two headers disagree: the one saying 0 decides. */
+	const char *disagree[] = { "Retry-After: 2\r\n",
+				   "RateLimit-Remaining: 500\r\n",
+				   "X-RateLimit-Remaining-Minute: 0\r\n",
+				   "RateLimit-Reset: 30\r\n", NULL };
+	const char *disagree2[] = { "Retry-After: 2\r\n",
+				    "RateLimit-Remaining: 0\r\n",
+				    "X-RateLimit-Remaining-Minute: 9\r\n",
+				    "RateLimit-Reset: 30\r\n", NULL };
+	/* X- headers only: the minute counter and no Reset. */
+	const char *x_only[] = { "X-RateLimit-Limit-Minute: 100\r\n",
+				 "X-RateLimit-Remaining-Minute: 40\r\n",
+				 "Retry-After: 3\r\n", NULL };
+	const char *x_only_spent[] = { "X-RateLimit-Limit-Minute: 100\r\n",
+				       "X-RateLimit-Remaining-Minute: 0\r\n",
+				       NULL };
+	/* No Retry-After: the window's end is all there is. */
+	const char *reset_left[] = { "RateLimit-Remaining: 10\r\n",
+				     "RateLimit-Reset: 20\r\n", NULL };
+	const char *date_ra[] = {
+		"Date: Wed, 21 Oct 2015 07:27:58 GMT\r\n",
+		"Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n",
+		"RateLimit-Remaining: 7000\r\n", "RateLimit-Reset: 50\r\n",
+		NULL
+	};
+	const char *date_ra_spent[] = {
+		"Date: Wed, 21 Oct 2015 07:27:58 GMT\r\n",
+		"Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n",
+		"RateLimit-Remaining: 0\r\n", "RateLimit-Reset: 50\r\n", NULL
+	};
+
+	const struct {
+		int status;
+		const char *const *lines;
+		int64_t want;
+	} cases[] = {
+		{ 429, gateway, 1000 },
+		{ 429, spent, 45000 },
+		{ 429, spent_longer_ra, 90000 },
+		{ 429, spent_no_reset, ANSWER_PAUSE_DEFAULT_MS },
+		{ 429, disagree, 30000 },
+		{ 429, disagree2, 30000 },
+		{ 429, x_only, 3000 },
+		{ 429, x_only_spent, ANSWER_PAUSE_DEFAULT_MS },
+		{ 429, reset_left, 20000 },
+		{ 429, date_ra, 2000 },
+		{ 429, date_ra_spent, 50000 },
+		/* The same headers on other answers: only a spent window
+		 * or a 503's Retry-After pause. */
+		{ 200, gateway, 0 },
+		{ 500, gateway, 0 },
+		{ 503, gateway, 1000 },
+		{ 200, spent, 45000 },
+		{ 500, spent, 45000 },
+		{ 200, x_only, 0 },
+		{ 201, x_only_spent, ANSWER_PAUSE_DEFAULT_MS },
+		{ 200, reset_left, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(pause_of(cases[i].status, cases[i].lines, 0),
+				 cases[i].want);
 }
 
 /* ---- backoff ------------------------------------------------------------ */
@@ -1030,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(test_pause_429),
 		cmocka_unit_test(test_pause_dates),
 		cmocka_unit_test(test_pause_other),
+		cmocka_unit_test(test_pause_429_ratelimit),
 		cmocka_unit_test(test_backoff_values),
 		cmocka_unit_test(test_backoff_overflow),
 		cmocka_unit_test(test_backoff_bounds),
