@@ -823,6 +823,14 @@ int64_t answer_pause_ms(const struct answer *a, int64_t now_wall_ms)
 	return cap_ms(p);
 }
 
+int answer_unanswered(const struct answer *a)
+{
+	if (a == NULL || a->curl_code == CURLE_OK ||
+	    a->curl_code == CURLE_HTTP_RETURNED_ERROR || a->http_status != 0)
+		return 0;
+	return answer_rule_for_curl(a->curl_code)->action == ANSWER_RETRY;
+}
+
 uint64_t backoff_full_jitter(unsigned attempt, uint64_t min_ms,
 			     uint64_t max_ms, uint64_t random)
 {

@@ -184,6 +184,16 @@ const char *answer_action_name(enum answer_action action);
 int64_t answer_pause_ms(const struct answer *a, int64_t now_wall_ms);
 
 /*
+ * 1 when the receiver gave no answer at all: the transfer failed in curl
+ * before any status line arrived, with a code the table retries
+ * (refused or reset connection, DNS, timeout, TLS handshake, empty
+ * reply).  The shipper then probes one request at a time instead of
+ * backing off (ship.c, docs/delivery.md); an answer that arrived (a 5xx)
+ * keeps the backoff.  0 for NULL.
+ */
+int answer_unanswered(const struct answer *a);
+
+/*
  * Exponential backoff with full jitter: random mod (cap + 1), where
  * cap = min(max_ms, min_ms * 2^attempt), so the result lies in
  * [0, cap].  attempt counts from 0.  The caller supplies the random

@@ -34,6 +34,14 @@
  * one window's worth a slow fsync stalls sending; two keep it going and
  * the crash bound small (docs/delivery.md). */
 #define UNDELETED_PER_SLOT 2
+/* While the destination gives no answer at all (answer_unanswered), one
+ * request at a time goes out, this often, a little jittered so that
+ * shippers restarted together do not probe in step; the interval does
+ * not grow with the outage, so delivery resumes within about a second
+ * of the receiver's return whatever the outage's length. */
+#define PROBE_MS 1000
+#define PROBE_JITTER_MS 100    /* +- */
+#define PROBE_LOG_EVERY 60     /* failed probes per "still" line */
 
 struct sstream;
 
@@ -88,6 +96,13 @@ struct shipper {
 	struct sbatch *flying;     /* requests in flight */
 	unsigned inflight;
 	int64_t pause_until;       /* all streams: 429, RateLimit */
+	/* Probe mode: the destination gave no answer (refused, reset,
+	 * timed out, no DNS).  One request at a time, each probe_next at
+	 * the earliest, until an answer arrives (docs/delivery.md). */
+	int probing;
+	int64_t probe_since;       /* monotonic ms of the first silence */
+	int64_t probe_next;        /* monotonic ms the next probe may go */
+	unsigned probe_fails;      /* requests unanswered since then */
 	double tokens;             /* client-side requests-per-minute */
 	int64_t tokens_ms;
 	int stop_reading;
@@ -591,12 +606,15 @@ static struct sbatch *next_batch(struct shipper *sh, struct sstream *st,
 	return next_new(sh, st, err);
 }
 
-/* A request may start: fewer than max_in_flight in flight, and fewer than
- * UNDELETED_PER_SLOT x max_in_flight acknowledged batches waiting for their
- * delete, so that what a crash sends again stays bounded. */
+/* A request may start: fewer than max_in_flight in flight (one while
+ * probing a silent destination), and fewer than UNDELETED_PER_SLOT x
+ * max_in_flight acknowledged batches waiting for their delete, so that
+ * what a crash sends again stays bounded. */
 static int slot_free(const struct shipper *sh)
 {
-	return sh->inflight < sh->o.max_in_flight &&
+	unsigned window = sh->probing ? 1 : sh->o.max_in_flight;
+
+	return sh->inflight < window &&
 	       sh->undeleted < UNDELETED_PER_SLOT * sh->o.max_in_flight;
 }
 
@@ -640,6 +658,10 @@ static int fill(struct shipper *sh, int64_t now)
 
 	if (now < sh->pause_until) {
 		earliest(sh, sh->pause_until);
+		return 0;
+	}
+	if (sh->probing && now < sh->probe_next) {
+		earliest(sh, sh->probe_next);
 		return 0;
 	}
 	if (now < sh->next_auth) {
@@ -858,6 +880,47 @@ static void count_status(struct ship_counters *c, int status)
 	}
 }
 
+/* No answer at all: probe mode (one request at a time, every PROBE_MS)
+ * instead of a backoff that grows with the outage.  The batch waits in
+ * its stream's queue; the next probe may be it or another one. */
+static void unanswered(struct shipper *sh, struct sbatch *sb,
+		       const struct answer_rule *r, int64_t now)
+{
+	int64_t d = PROBE_MS - PROBE_JITTER_MS +
+		    (int64_t)(rnd(sh) % (2 * PROBE_JITTER_MS + 1));
+
+	note_error(sh, sb, r);
+	if (!sh->probing) {
+		sh->probing = 1;
+		sh->probe_since = now;
+		sh->probe_fails = 0;
+		log_warn(sh->log, "destination unreachable, probing one "
+			 "request at a time table=%s answer=%s curl=\"%s\" "
+			 "interval_ms=%d", sb->st->name, r->word,
+			 curl_easy_strerror(sb->ans.curl_code), PROBE_MS);
+	}
+	sh->probe_fails++;
+	sh->probe_next = now + d;
+	if (sh->probe_fails % PROBE_LOG_EVERY == 0)
+		log_warn(sh->log, "destination still unreachable, probing "
+			 "table=%s answer=%s attempts=%u down_ms=%lld",
+			 sb->st->name, r->word, sh->probe_fails,
+			 (long long)(now - sh->probe_since));
+	retry_later(sb, 0);
+}
+
+/* An answer arrived while probing: the destination is back, every
+ * stream may fill the whole in-flight window again at once. */
+static void answered(struct shipper *sh, int status, int64_t now)
+{
+	if (!sh->probing)
+		return;
+	sh->probing = 0;
+	log_info(sh->log, "delivery resumed, the destination answers again "
+		 "attempts=%u down_ms=%lld status=%d", sh->probe_fails,
+		 (long long)(now - sh->probe_since), status);
+}
+
 static void on_answer(struct shipper *sh, struct sbatch *sb)
 {
 	const struct answer_rule *r = answer_classify(&sb->ans);
@@ -875,6 +938,11 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 		sh->c.rl_remaining = sb->ans.rl_remaining;
 	if (status > 0 && status != 401 && sh->auth.accepted != NULL)
 		sh->auth.accepted(sh->auth.arg, sb->auth_gen);
+	if (answer_unanswered(&sb->ans)) {
+		unanswered(sh, sb, r, now);
+		return;
+	}
+	answered(sh, status, now);
 	if (pause > 0 && now + pause > sh->pause_until) {
 		sh->pause_until = now + pause;
 		sh->c.rate_limited++;

@@ -845,6 +845,46 @@ static void test_pause_429_ratelimit(void **state)
 				 cases[i].want);
 }
 
+/* ---- no answer ----------------------------------------------------------- */
+
+/* answer_unanswered() after a transfer that ended with c and status. */
+static int unanswered_of(CURLcode c, long status)
+{
+	struct answer a;
+
+	answer_init(&a);
+	answer_finish(&a, c, status);
+	return answer_unanswered(&a);
+}
+
+static void test_unanswered(void **state)
+{
+	static const CURLcode silent[] = {
+		CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST,
+		CURLE_COULDNT_RESOLVE_PROXY, CURLE_OPERATION_TIMEDOUT,
+		CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING,
+		CURLE_SSL_CONNECT_ERROR,
+	};
+	struct answer a;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(silent) / sizeof(silent[0]); i++)
+		assert_int_equal(unanswered_of(silent[i], 0), 1);
+	/* A status line arrived, then the connection broke: it answered. */
+	a = one(200, NULL);
+	answer_finish(&a, CURLE_RECV_ERROR, 200);
+	assert_int_equal(answer_unanswered(&a), 0);
+	assert_int_equal(unanswered_of(CURLE_OPERATION_TIMEDOUT, 503), 0);
+	/* Answers, and failures that are not the peer's silence. */
+	assert_int_equal(unanswered_of(CURLE_OK, 503), 0);
+	assert_int_equal(unanswered_of(CURLE_HTTP_RETURNED_ERROR, 500), 0);
+	assert_int_equal(unanswered_of(CURLE_PEER_FAILED_VERIFICATION, 0), 0);
+	assert_int_equal(unanswered_of(CURLE_URL_MALFORMAT, 0), 0);
+	assert_int_equal(unanswered_of(CURLE_OK, 0), 0);
+	assert_int_equal(answer_unanswered(NULL), 0);
+}
+
 /* ---- backoff ------------------------------------------------------------ */
 
 static uint64_t cap_of(unsigned attempt, uint64_t min, uint64_t max)
@@ -1123,6 +1163,7 @@ int main(void)
 		cmocka_unit_test(test_pause_dates),
 		cmocka_unit_test(test_pause_other),
 		cmocka_unit_test(test_pause_429_ratelimit),
+		cmocka_unit_test(test_unanswered),
 		cmocka_unit_test(test_backoff_values),
 		cmocka_unit_test(test_backoff_overflow),
 		cmocka_unit_test(test_backoff_bounds),
