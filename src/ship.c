@@ -1160,6 +1160,36 @@ static int opts_ok(const struct ship_opts *o)
 	       o->backoff_max_ms >= o->backoff_min_ms;
 }
 
+/*
+ * A reload is the operator saying "fixed" (a url, the credentials, a
+ * [table] mapping): every stream in an alarm or a backoff, and the
+ * credential timer, is due at once, and a probe goes now.  The
+ * receiver's own pause (pause_until: Retry-After, a spent rate window)
+ * stays: the receiver asked for it and no local change shortens it.
+ */
+static void resume_all(struct shipper *sh)
+{
+	unsigned alarmed = 0, batches = 0;
+
+	for (size_t i = 0; i < sh->nstreams; i++) {
+		struct sstream *st = sh->streams[i];
+
+		alarmed += st->paused_until > clock_mono_ms();
+		st->paused_until = 0;
+		st->attempt = 0;
+		for (struct sbatch *b = st->waiting; b != NULL; b = b->next) {
+			b->not_before = 0;
+			batches++;
+		}
+	}
+	sh->next_auth = 0;
+	sh->auth_attempt = 0;
+	sh->probe_next = 0;
+	log_info(sh->log, "reload: alarms and backoffs cleared, every stream "
+		 "is tried at once streams=%zu alarmed=%u waiting=%u",
+		 sh->nstreams, alarmed, batches);
+}
+
 int ship_set_opts(struct shipper *sh, const struct ship_opts *o)
 {
 	if (!opts_ok(o))
@@ -1171,6 +1201,7 @@ int ship_set_opts(struct shipper *sh, const struct ship_opts *o)
 		st->url_ok = o->url_for(o->url_arg, st->name, st->url,
 					sizeof(st->url)) == 0;
 	}
+	resume_all(sh);
 	return 0;
 }
 

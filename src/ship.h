@@ -104,7 +104,10 @@ int ship_new(spoolship_spool *s, const char *spool_dir,
 	     struct logger *log, struct shipper **out);
 
 /* Replaces the options (SIGHUP).  Requests in flight finish under the old
- * ones.  Returns 0 or SPOOLSHIP_EINVAL. */
+ * ones.  A reload also ends every stream's alarm and backoff and the
+ * credential timer, so that all are tried at once (the receiver's own
+ * Retry-After or rate-limit pause stays).  Returns 0 or
+ * SPOOLSHIP_EINVAL (then nothing changed). */
 int ship_set_opts(struct shipper *sh, const struct ship_opts *opts);
 
 /*
