@@ -40,6 +40,10 @@
 #define GROUP_EVENTS 65536     /* one group txn takes at most this ... */
 #define GROUP_BYTES (32u << 20)/* ... or this much (or one request) */
 #define CONN_MEMORY (64u << 10)/* MHD's buffers per connection */
+#define DROP_BYTES (128u << 20)/* a refused body announced up to this
+				* long is read and dropped before the
+				* answer: a client writing it all first
+				* then reads the answer */
 #define LIMIT_LOG_MS 10000     /* "connection limit reached" warnings */
 #define DIGEST_LEN 32
 
@@ -700,6 +704,8 @@ static void headers_of(struct MHD_Connection *c, struct ingest_headers *h)
 		MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	h->content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		MHD_HTTP_HEADER_CONTENT_ENCODING);
+	h->expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_EXPECT);
 }
 
 /* h: the Authorization header, or NULL. */
@@ -818,10 +824,12 @@ static void route_request(struct ireq *r, const struct ingest_headers *h,
 }
 
 /* The request line and headers are in.  Returns 1 when a refusal goes
- * out now, before the body: a body within the limit is read and dropped,
- * and answered after it, as clients that send it all before they read
- * expect; a larger or a chunked one is answered now, and MHD closes the
- * connection afterwards. */
+ * out now, before the body, and MHD closes the connection after it: when
+ * the client waits for "100 Continue" (it then never sends the body), or
+ * announces more than DROP_BYTES.  Otherwise the body is read and
+ * dropped and the refusal answered after it: a client that writes the
+ * whole body before it reads (Fluent Bit, Python's http.client) would
+ * see a reset instead of an answer sent early. */
 static int request_begin(struct ireq *r, const struct ingest_headers *h,
 			 const char *url, const char *method)
 {
@@ -829,7 +837,11 @@ static int request_begin(struct ireq *r, const struct ingest_headers *h,
 	int body = announced_body(h, &clen);
 
 	route_request(r, h, url, method, clen);
-	return r->status != 0 && body && (clen == 0 || clen > r->ig->max_body);
+	if (r->status == 0 || !body)
+		return 0;
+	return (h->expect != NULL &&
+		strcasecmp(h->expect, "100-continue") == 0) ||
+	       clen > DROP_BYTES;
 }
 
 /* ---- the body ----------------------------------------------------------- */
@@ -1069,6 +1081,11 @@ static int prepare_events(struct ireq *r)
 	rc = take_body(r, body, len);
 out:
 	free(plain);
+	/* The events are in the arena now: a request waiting for its commit
+	 * does not keep its body too (max_body_bytes each, docs/ingest.md). */
+	free(r->body);
+	r->body = NULL;
+	r->cap = 0;
 	if (rc == -ENOMEM) {
 		set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
 		r->retry = 1;

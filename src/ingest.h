@@ -59,6 +59,7 @@ struct ingest_headers {
 	const char *content_length;
 	const char *transfer_encoding;
 	const char *content_encoding;
+	const char *expect;
 };
 
 struct spool_item;
