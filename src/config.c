@@ -256,9 +256,10 @@ static const struct config_option options[] = {
 	     "inflated body); a larger one is answered 413. Each event stays "
 	     "limited to 1,000,000 bytes. The default takes what upstream "
 	     "shippers send (Fluent Bit's json_lines requests are ~2 MB). "
-	     "Memory: a request being read and validated holds up to about "
-	     "3 x its body, so max_connections clients sending bodies this "
-	     "large at once can hold max_connections x 3 x this."),
+	     "Memory: a plain body is validated as it arrives and its events "
+	     "held once (about 1.25 x its size), a gzip body is kept whole "
+	     "until it ends (up to 3 x); max_connections clients sending "
+	     "bodies this large at once hold max_connections times that."),
 	ENUM("ingest", "partial", "accept_valid", partial_names,
 	     ingest.partial,
 	     "A request holding some invalid lines. accept_valid: the valid "
