@@ -16,14 +16,16 @@ What is copied from Fluent Bit (plugins/out_http, flb_http_client):
   retried (here at most RETRIES times, then counted as lost); any other
   4xx drops the chunk ("chunk will not be retried").
 
-usage: lib_fluentbit.py PORT PATH FIRST N PER_REQUEST [LOG_BYTES]
+usage: lib_fluentbit.py PORT PATH FIRST N PER_REQUEST [LOG_BYTES [gzip]]
 Sends ids FIRST..FIRST+N-1 in requests of PER_REQUEST events, each with
-a "log" field of LOG_BYTES (default 120), and prints one line:
+a "log" field of LOG_BYTES (default 120), gzipped with Content-Encoding:
+gzip when asked (`compress gzip`), and prints one line:
   fluentbit: requests=.. ok=.. dropped=.. lost=.. retries=..
   conn_errors=.. events_ok=.. max_body=.. statuses=..
 Exits 0 when every chunk was answered 2xx.
 """
 import datetime
+import gzip
 import http.client
 import sys
 import time
@@ -45,8 +47,9 @@ def chunk_body(first, n, log_bytes):
 
 
 class Sender:
-    def __init__(self, port):
+    def __init__(self, port, gz):
         self.port = port
+        self.gzip = gz
         self.conn = None
         self.conn_errors = 0
 
@@ -62,6 +65,8 @@ class Sender:
             c.putheader("Host", "127.0.0.1:%d" % self.port)
             c.putheader("Content-Length", str(len(body)))
             c.putheader("Content-Type", "application/x-ndjson")
+            if self.gzip:
+                c.putheader("Content-Encoding", "gzip")
             c.putheader("User-Agent", "Fluent-Bit")
             c.putheader("Connection", "keep-alive")
             c.endheaders(message_body=body)
@@ -86,13 +91,16 @@ def main():
     port, path = int(sys.argv[1]), sys.argv[2]
     first, n, per = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     log_bytes = int(sys.argv[6]) if len(sys.argv) > 6 else 120
-    s = Sender(port)
+    gz = len(sys.argv) > 7 and sys.argv[7] == "gzip"
+    s = Sender(port, gz)
     st = dict(requests=0, ok=0, dropped=0, lost=0, retries=0, events_ok=0,
               max_body=0)
     statuses = {}
     for start in range(first, first + n, per):
         k = min(per, first + n - start)
         body = chunk_body(start, k, log_bytes)
+        if gz:
+            body = gzip.compress(body)
         st["max_body"] = max(st["max_body"], len(body))
         for attempt in range(RETRIES + 1):
             st["requests"] += 1
