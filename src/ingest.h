@@ -1,6 +1,6 @@
 /*
  * ingest.h - the local Events-API endpoint inside `spoolship run`
- * (DESIGN §5, docs/ingest.md): POST /v1/events/{table} into the spool.
+ * (docs/ingest.md): POST /v1/events/{table} into the spool.
  * It never answers 200 before the events are durable per the sync mode.
  */
 #ifndef SPOOLSHIP_INGEST_H
