@@ -250,9 +250,16 @@ static const struct config_option options[] = {
 	    "(loopback only)."),
 	STR("ingest", "token_file", "", ingest.token_file, CONFIG_PATH,
 	    "File holding the token instead, as [auth] token_file."),
-	SIZE("ingest", "max_body_bytes", "1000000", 1 * KIB, 64 * MIB,
+	SIZE("ingest", "max_body_bytes", "16M", 1 * KIB, 64 * MIB,
 	     ingest.max_body_bytes,
-	     "Largest request body accepted; a larger one is answered 413."),
+	     "Largest request body accepted (and after gzip, largest "
+	     "inflated body); a larger one is answered 413. Each event stays "
+	     "limited to 1,000,000 bytes. The default takes what upstream "
+	     "shippers send (Fluent Bit's json_lines requests are ~2 MB). "
+	     "Memory: a plain body is validated as it arrives and its events "
+	     "held once (about 1.25 x its size), a gzip body is kept whole "
+	     "until it ends (up to 3 x); max_connections clients sending "
+	     "bodies this large at once hold max_connections times that."),
 	ENUM("ingest", "partial", "accept_valid", partial_names,
 	     ingest.partial,
 	     "A request holding some invalid lines. accept_valid: the valid "

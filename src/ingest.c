@@ -40,6 +40,10 @@
 #define GROUP_EVENTS 65536     /* one group txn takes at most this ... */
 #define GROUP_BYTES (32u << 20)/* ... or this much (or one request) */
 #define CONN_MEMORY (64u << 10)/* MHD's buffers per connection */
+#define DROP_BYTES (128u << 20)/* a refused body announced up to this
+				* long is read and dropped before the
+				* answer: a client writing it all first
+				* then reads the answer */
 #define LIMIT_LOG_MS 10000     /* "connection limit reached" warnings */
 #define DIGEST_LEN 32
 
@@ -81,9 +85,14 @@ struct ireq {
 	struct strbuf msg;      /* answer body */
 	char stream[SPOOLSHIP_MAX_TABLE_LEN + 1];
 	int gzip;
-	char *body;
+	char *body;             /* gzip: the whole body; plain: the line
+				 * being received (complete ones are
+				 * validated as they arrive) */
 	size_t len, cap;
+	size_t got;             /* body bytes received */
 	int over;               /* body over the limit: the rest is dropped */
+	size_t line;            /* lines of the body validated so far */
+	struct validate_opts vo;
 	int queued;             /* handed to the committer */
 	/* what validation made of the body */
 	char *arena;
@@ -607,7 +616,7 @@ static void log_request(struct ireq *r)
 	atomic_fetch_add(&r->ig->requests, 1);
 	log_debug(r->ig->log, "ingest request table=%s status=%u events=%zu "
 		  "rejected=%zu bytes=%zu", r->stream[0] ? r->stream : "-",
-		  r->status, r->n, r->bad, r->len);
+		  r->status, r->n, r->bad, r->got);
 }
 
 /* Queues r's answer.  An answer queued before the body was read makes
@@ -700,6 +709,8 @@ static void headers_of(struct MHD_Connection *c, struct ingest_headers *h)
 		MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	h->content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		MHD_HTTP_HEADER_CONTENT_ENCODING);
+	h->expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_EXPECT);
 }
 
 /* h: the Authorization header, or NULL. */
@@ -783,8 +794,14 @@ static void check_events_headers(struct ireq *r,
 		set_answer(r, MHD_HTTP_CONTENT_TOO_LARGE, m);
 		return;
 	}
-	if (clen > 0 && (r->body = malloc((size_t)clen)) != NULL)
+	if (clen == 0)
+		return;
+	/* Sized once from Content-Length: a gzip body is kept whole, a
+	 * plain one validated into the arena as it arrives. */
+	if (r->gzip && (r->body = malloc((size_t)clen)) != NULL)
 		r->cap = (size_t)clen;
+	else if (!r->gzip && (r->arena = malloc((size_t)clen + 4096)) != NULL)
+		r->acap = (size_t)clen + 4096;
 }
 
 /* Decides what it can from the request line and headers. */
@@ -818,55 +835,101 @@ static void route_request(struct ireq *r, const struct ingest_headers *h,
 }
 
 /* The request line and headers are in.  Returns 1 when a refusal goes
- * out now, before the body: a body within the limit is read and dropped,
- * and answered after it, as clients that send it all before they read
- * expect; a larger or a chunked one is answered now, and MHD closes the
- * connection afterwards. */
+ * out now, before the body, and MHD closes the connection after it: when
+ * the client waits for "100 Continue" (it then never sends the body), or
+ * announces more than DROP_BYTES.  Otherwise the body is read and
+ * dropped and the refusal answered after it: a client that writes the
+ * whole body before it reads (Fluent Bit, Python's http.client) would
+ * see a reset instead of an answer sent early. */
 static int request_begin(struct ireq *r, const struct ingest_headers *h,
 			 const char *url, const char *method)
 {
+	const spoolship_spool *s = r->ig->s;
 	uint64_t clen;
 	int body = announced_body(h, &clen);
 
+	r->vo.now_ms = clock_wall_ms();
+	r->vo.max_age_ms = s->o.max_age_ms;
+	r->vo.fill_time = s->o.fill_time;
+	r->vo.max_bytes = SPOOLSHIP_MAX_EVENT_BYTES;
 	route_request(r, h, url, method, clen);
-	return r->status != 0 && body && (clen == 0 || clen > r->ig->max_body);
+	if (r->status == 0 || !body)
+		return 0;
+	return (h->expect != NULL &&
+		strcasecmp(h->expect, "100-continue") == 0) ||
+	       clen > DROP_BYTES;
 }
 
 /* ---- the body ----------------------------------------------------------- */
 
-static void absorb(struct ireq *r, const char *data, size_t n)
-{
-	size_t limit = r->ig->max_body;
+static int take_lines(struct ireq *r, const char *p, size_t len, int last,
+		      size_t *done);
 
-	if (r->status != 0 || r->over)
-		return;
-	if (n > limit - r->len) {
-		/* Stop keeping it; what follows is read and dropped. */
-		r->over = 1;
-		free(r->body);
-		r->body = NULL;
-		r->len = r->cap = 0;
-		return;
-	}
+/* The body passed the limit: nothing of it is kept, what follows is read
+ * and dropped. */
+static void drop_body(struct ireq *r)
+{
+	r->over = 1;
+	free(r->body);
+	free(r->arena);
+	free(r->items);
+	r->body = r->arena = NULL;
+	r->items = NULL;
+	r->len = r->cap = r->alen = r->acap = r->n = r->icap = r->bad = 0;
+	r->errs.len = 0;
+}
+
+/* Appends data[0..n) to r->body.  Returns 0 or -ENOMEM. */
+static int keep(struct ireq *r, const char *data, size_t n)
+{
 	if (r->len + n > r->cap) {
 		size_t nc = r->cap ? r->cap : 65536;
 		char *np;
 
 		while (nc < r->len + n)
 			nc *= 2;
-		if (nc > limit)
-			nc = limit;
-		if ((np = realloc(r->body, nc)) == NULL) {
-			set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-				   "out of memory");
-			r->retry = 1;
-			return;
-		}
+		if (nc > r->ig->max_body) /* len + n is within it */
+			nc = r->ig->max_body;
+		if ((np = realloc(r->body, nc)) == NULL)
+			return -ENOMEM;
 		r->body = np;
 		r->cap = nc;
 	}
 	memcpy(r->body + r->len, data, n);
 	r->len += n;
+	return 0;
+}
+
+/* Validates the complete lines of a plain body received so far and keeps
+ * only the line still arriving: the body is never held whole beside its
+ * validated events.  Returns 0 or -ENOMEM. */
+static int take_complete(struct ireq *r)
+{
+	size_t done;
+	int rc = take_lines(r, r->body, r->len, 0, &done);
+
+	memmove(r->body, r->body + done, r->len - done);
+	r->len -= done;
+	return rc;
+}
+
+static void absorb(struct ireq *r, const char *data, size_t n)
+{
+	if (r->status != 0 || r->over)
+		return;
+	if (n > r->ig->max_body - r->got) {
+		drop_body(r);
+		return;
+	}
+	r->got += n;
+	/* What is kept of a plain body holds no '\n': only new data can
+	 * complete a line (one long line is not scanned again and again). */
+	if (keep(r, data, n) != 0 ||
+	    (!r->gzip && memchr(data, '\n', n) != NULL &&
+	     take_complete(r) != 0)) {
+		set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+		r->retry = 1;
+	}
 }
 
 /* Grows *buf towards limit + 1 (one byte past the limit proves the body
@@ -970,7 +1033,9 @@ static int reserve_event(struct ireq *r, size_t len)
 		r->icap = nc;
 	}
 	if (need > r->acap) {
-		size_t nc = r->acap * 2 > need ? r->acap * 2 : need;
+		/* A quarter more: a chunked body's arena stays close to what
+		 * its events need. */
+		size_t nc = need + need / 4 > 65536 ? need + need / 4 : 65536;
 		char *np = realloc(r->arena, nc);
 
 		if (np == NULL)
@@ -1009,29 +1074,33 @@ static int take_line(struct ireq *r, const struct validate_opts *vo,
 	return 0;
 }
 
-/* Validates every line of the body p[0..len).  Returns 0 or -ENOMEM. */
-static int take_body(struct ireq *r, const char *p, size_t len)
+/* Validates the lines of p[0..len), the body's next bytes: the complete
+ * ones, and with last the rest too.  *done: the bytes they took.
+ * Returns 0 or -ENOMEM. */
+static int take_lines(struct ireq *r, const char *p, size_t len, int last,
+		      size_t *done)
 {
-	const spoolship_spool *s = r->ig->s;
-	struct validate_opts vo;
-	size_t start = 0, line = 0;
+	size_t start = 0, n, used;
 	int rc = 0;
 
-	vo.now_ms = clock_wall_ms();
-	vo.max_age_ms = s->o.max_age_ms;
-	vo.fill_time = s->o.fill_time;
-	vo.max_bytes = SPOOLSHIP_MAX_EVENT_BYTES;
-	r->acap = len + 4096;
-	if ((r->arena = malloc(r->acap)) == NULL)
-		return -ENOMEM;
-	while (start < len && rc == 0) {
-		size_t n, used = validate_line(p + start, len - start, 1, &n);
-
-		line++;
+	while (rc == 0 && start < len &&
+	       (used = validate_line(p + start, len - start, last, &n)) > 0) {
+		r->line++;
 		if (n > 0)
-			rc = take_line(r, &vo, p + start, n, line);
+			rc = take_line(r, &r->vo, p + start, n, r->line);
 		start += used;
 	}
+	*done = start;
+	return rc;
+}
+
+/* Validates what is left of the body, p[0..len), and points the items
+ * into the arena, which no longer moves.  Returns 0 or -ENOMEM. */
+static int take_rest(struct ireq *r, const char *p, size_t len)
+{
+	size_t done;
+	int rc = take_lines(r, p, len, 1, &done);
+
 	for (size_t i = 0; i < r->n && rc == 0; i++)
 		r->items[i].data = r->arena + (uintptr_t)r->items[i].data;
 	return rc;
@@ -1066,9 +1135,14 @@ static int prepare_events(struct ireq *r)
 			goto out;
 		body = plain;
 	}
-	rc = take_body(r, body, len);
+	rc = take_rest(r, body, len);
 out:
 	free(plain);
+	/* The events are in the arena now: a request waiting for its commit
+	 * does not keep its gzip body too (docs/ingest.md, memory). */
+	free(r->body);
+	r->body = NULL;
+	r->cap = 0;
 	if (rc == -ENOMEM) {
 		set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
 		r->retry = 1;

@@ -1,6 +1,6 @@
 /*
  * ingest.h - the local Events-API endpoint inside `spoolship run`
- * (DESIGN §5, docs/ingest.md): POST /v1/events/{table} into the spool.
+ * (docs/ingest.md): POST /v1/events/{table} into the spool.
  * It never answers 200 before the events are durable per the sync mode.
  */
 #ifndef SPOOLSHIP_INGEST_H
@@ -59,6 +59,7 @@ struct ingest_headers {
 	const char *content_length;
 	const char *transfer_encoding;
 	const char *content_encoding;
+	const char *expect;
 };
 
 struct spool_item;

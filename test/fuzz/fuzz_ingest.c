@@ -127,6 +127,8 @@ static void header(struct req *q, char *line)
 		slot = &q->h.transfer_encoding;
 	else if (strcasecmp(line, "content-encoding") == 0)
 		slot = &q->h.content_encoding;
+	else if (strcasecmp(line, "expect") == 0)
+		slot = &q->h.expect;
 	else if (strcasecmp(line, "x-fuzz-config") == 0)
 		q->strict = strcmp(v, "strict") == 0;
 	else if (strcasecmp(line, "x-fuzz-chunk") == 0)

@@ -274,7 +274,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.log.level, LOG_LVL_INFO);
 	assert_int_equal(c.log.format, CONFIG_LOG_TEXT);
 	assert_string_equal(c.ingest.listen, "");
-	assert_true(c.ingest.max_body_bytes == 1000000);
+	assert_true(c.ingest.max_body_bytes == 16 << 20);
 	assert_true(c.ingest.max_connections == 512);
 	assert_true(c.ingest.connection_timeout_ms == 30000);
 	assert_int_equal(c.ingest.partial, CONFIG_PARTIAL_ACCEPT_VALID);
