@@ -55,7 +55,8 @@ static void usage(FILE *f)
 		"\n"
 		"exit codes: 0 ok, 1 error, 2 usage, 3 some lines rejected,\n"
 		"            4 spool full, 5 verify/salvage found damage,\n"
-		"            6 encryption key missing, wrong or unusable\n");
+		"            6 encryption key missing, wrong or unusable,\n"
+		"            8 run: another run serves the spool\n");
 }
 
 int cli_exit_of(int err)

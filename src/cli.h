@@ -15,7 +15,8 @@ enum {
 	EXIT_REJECTED = 3, /* some input lines were rejected */
 	EXIT_FULL = 4,     /* the spool is full */
 	EXIT_CORRUPT = 5,  /* verify or salvage found damaged records */
-	EXIT_KEY = 6       /* encryption key missing, wrong or unusable */
+	EXIT_KEY = 6,      /* encryption key missing, wrong or unusable */
+	EXIT_SERVED = 8    /* run: another `spoolship run` serves the spool */
 };
 
 struct cli_common {

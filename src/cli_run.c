@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "pidfile.h"
+#include "run_lock.h"
 #include "ship.h"
 #include "ship_auth.h"
 
@@ -66,6 +67,7 @@ struct daemon {
 	struct metrics *metrics;   /* NULL when [metrics] listen is empty */
 	const char *cfg_path;
 	int until_empty;
+	int lock_fd;               /* DIR/ship.lock, held while we run */
 	struct notify notify;      /* sd_notify: READY, WATCHDOG, STATUS */
 	char pid_path[4096];       /* the pid file we wrote, "" for none */
 };
@@ -147,8 +149,34 @@ static int load_config(const char *path, struct config *c)
 	return EXIT_OK;
 }
 
-/* [run] pid_file: a live spoolship named there means a second shipper
- * on the same spool, which would send everything twice. */
+/* One shipper per spool: a second one would send everything twice.  The
+ * lock is taken before the spool is opened, ingest binds or a request
+ * goes out, so a refused run sends nothing. */
+static int take_lock(struct daemon *d)
+{
+	char where[4096];
+	pid_t holder;
+	int rc = run_lock_take(d->cfg.spool.path, &d->lock_fd, &holder,
+			       where, sizeof(where));
+
+	if (rc == -EWOULDBLOCK) {
+		log_error(&d->log, "the spool is served by another spoolship "
+			  "run, not starting spool=%s pid=%ld", where,
+			  (long)holder);
+		return EXIT_SERVED;
+	}
+	if (rc != 0) {
+		log_error(&d->log, "cannot lock the spool spool=%s "
+			  "lock=%s error=\"%s\"", where, RUN_LOCK_NAME,
+			  spoolship_strerror(rc));
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
+
+/* [run] pid_file: a live spoolship named there means a second shipper,
+ * most likely on the same spool (ship.lock, taken first, catches that
+ * one whatever its config). */
 static int check_pid(struct daemon *d)
 {
 	const char *p = d->cfg.run.pid_file;
@@ -350,8 +378,9 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 	struct daemon d;
 	int ch, check = 0, ex;
 
-	(void)c;
 	memset(&d, 0, sizeof(d));
+	d.lock_fd = -1;
+	d.cfg_path = c->config; /* spoolship -c FILE run */
 	while ((ch = getopt_long(argc, argv, "c:nfh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': d.cfg_path = optarg; break;
@@ -380,7 +409,9 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 	register_config_secrets(&d.log, &d.cfg);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	install_signals();
-	ex = check_pid(&d);
+	ex = take_lock(&d);
+	if (ex == EXIT_OK)
+		ex = check_pid(&d);
 	if (ex == EXIT_OK)
 		ex = start(&d);
 	/* The local Events-API endpoint: after the spool, before the loop. */
@@ -410,6 +441,7 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 	auth_free(d.auth);
 	if (spoolship_spool_close(d.spool) != 0 && ex == EXIT_OK)
 		ex = EXIT_ERROR;
+	run_lock_release(d.lock_fd); /* after the spool's close */
 	curl_global_cleanup();
 	config_free(&d.cfg);
 	notify_close(&d.notify);
