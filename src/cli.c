@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"                 show, save, resend or delete dead events\n"
 		"  compact        rewrite the data file without free pages\n"
 		"                 (only while no other process has it open)\n"
-		"  run -c FILE [--check-config] [--until-empty]\n"
+		"  run -c FILE [--check-config]\n"
+		"      [--until-empty [--timeout DURATION]]\n"
 		"                 ship the spool to the Events API (daemon)\n"
 		"  salvage [--json] [--scan] SRC DST\n"
 		"                 copy every sound record of a damaged spool\n"
@@ -56,6 +57,7 @@ static void usage(FILE *f)
 		"exit codes: 0 ok, 1 error, 2 usage, 3 some lines rejected,\n"
 		"            4 spool full, 5 verify/salvage found damage,\n"
 		"            6 encryption key missing, wrong or unusable,\n"
+		"            7 run --until-empty stopped, events pending,\n"
 		"            8 run: another run serves the spool\n");
 }
 

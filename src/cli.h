@@ -16,6 +16,7 @@ enum {
 	EXIT_FULL = 4,     /* the spool is full */
 	EXIT_CORRUPT = 5,  /* verify or salvage found damaged records */
 	EXIT_KEY = 6,      /* encryption key missing, wrong or unusable */
+	EXIT_PENDING = 7,  /* run --until-empty stopped with events pending */
 	EXIT_SERVED = 8    /* run: another `spoolship run` serves the spool */
 };
 

@@ -67,6 +67,7 @@ struct daemon {
 	struct metrics *metrics;   /* NULL when [metrics] listen is empty */
 	const char *cfg_path;
 	int until_empty;
+	int64_t until_ms;          /* --timeout: the monotonic end, 0: none */
 	int lock_fd;               /* DIR/ship.lock, held while we run */
 	struct notify notify;      /* sd_notify: READY, WATCHDOG, STATUS */
 	char pid_path[4096];       /* the pid file we wrote, "" for none */
@@ -297,6 +298,27 @@ static void drain(struct daemon *d)
 	metrics_publish(d->metrics, ship_counters(d->sh));
 }
 
+/* --until-empty promises an empty spool: exit 0 only then.  Stopped
+ * with events still pending (a signal, --timeout, a fatal answer), the
+ * exit code says so instead of the reason's own. */
+static int until_empty_exit(struct daemon *d, int ex)
+{
+	struct spoolship_stats st;
+	uint64_t pending;
+
+	if (!d->until_empty)
+		return ex;
+	if (spoolship_spool_stats(d->spool, &st) != 0)
+		return EXIT_ERROR;
+	pending = st.pending_events;
+	spoolship_stats_free(&st);
+	if (pending == 0)
+		return ex;
+	log_warn(&d->log, "stopped with events pending pending=%llu",
+		 (unsigned long long)pending);
+	return EXIT_PENDING;
+}
+
 static int run_loop(struct daemon *d)
 {
 	int rc = 0;
@@ -318,16 +340,20 @@ static int run_loop(struct daemon *d)
 		}
 		if (d->until_empty && ship_idle(d->sh))
 			break;
+		if (d->until_ms > 0 && clock_mono_ms() >= d->until_ms) {
+			log_warn(&d->log, "stopping: --timeout reached");
+			break;
+		}
 	}
 	notify_stopping(&d->notify);
 	drain(d);
-	return rc == 0 ? EXIT_OK : EXIT_ERROR;
+	return until_empty_exit(d, rc == 0 ? EXIT_OK : EXIT_ERROR);
 }
 
 static void run_usage(void)
 {
 	fprintf(stderr, "usage: spoolship run -c FILE [--check-config] "
-		"[--until-empty] [--foreground]\n");
+		"[--until-empty [--timeout DURATION]] [--foreground]\n");
 }
 
 static int start(struct daemon *d)
@@ -371,11 +397,13 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'n' },
 		{ "until-empty", no_argument, NULL, 'u' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d;
+	int64_t timeout_ms = 0;
 	int ch, check = 0, ex;
 
 	memset(&d, 0, sizeof(d));
@@ -386,12 +414,20 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 		case 'c': d.cfg_path = optarg; break;
 		case 'n': check = 1; break;
 		case 'u': d.until_empty = 1; break;
+		case 't':
+			if (cli_parse_duration(optarg, &timeout_ms) != 0 ||
+			    timeout_ms <= 0) {
+				run_usage();
+				return EXIT_USAGE;
+			}
+			break;
 		case 'f': break; /* always in the foreground */
 		case 'h': run_usage(); return EXIT_OK;
 		default: run_usage(); return EXIT_USAGE;
 		}
 	}
-	if (d.cfg_path == NULL || optind < argc) {
+	if (d.cfg_path == NULL || optind < argc ||
+	    (timeout_ms > 0 && !d.until_empty)) {
 		run_usage();
 		return EXIT_USAGE;
 	}
@@ -424,6 +460,8 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 	if (ex == EXIT_OK)
 		ex = write_pid(&d);
 	if (ex == EXIT_OK) {
+		if (timeout_ms > 0)
+			d.until_ms = clock_mono_ms() + timeout_ms;
 		running = d.sh;
 		log_info(&d.log, "shipping spool=%s url=%s", d.cfg.spool.path,
 			 d.cfg.ship.url);
