@@ -73,7 +73,7 @@ enum spoolship_err {
 	SPOOLSHIP_ENOTOBJECT,   /* event is JSON but not an object */
 	SPOOLSHIP_ENOTIME,      /* event has no __time */
 	SPOOLSHIP_EBADTIME,     /* __time is not an ISO-8601 string */
-	SPOOLSHIP_ETOOOLD,      /* __time is older than the age-out window */
+	SPOOLSHIP_ETOOOLD,      /* __time is older than the age window */
 	SPOOLSHIP_ETOOBIG,      /* event larger than SPOOLSHIP_MAX_EVENT_BYTES */
 	SPOOLSHIP_EUTF8,        /* event is not valid UTF-8 (or holds NUL) */
 	SPOOLSHIP_ESPOOL_FULL,  /* the disk budget, or the filesystem, is
@@ -115,6 +115,13 @@ enum spoolship_full_policy {
 	SPOOLSHIP_FULL_BLOCK       /* wait up to block_timeout_ms for space */
 };
 
+/* `spoolship run`'s defaults for [ship] max_age (the receiver's late-event
+ * window) and age_margin (the safety margin under it): an event older
+ * than their difference is dead-lettered by the shipper, and so refused
+ * at append time. */
+#define SPOOLSHIP_DEFAULT_MAX_AGE_MS (7LL * 24 * 3600 * 1000)
+#define SPOOLSHIP_DEFAULT_AGE_MARGIN_MS (10LL * 60 * 1000)
+
 /* Options for spoolship_spool_open().  Always fill with
  * spoolship_options_init() first, then change what you need: fields may be
  * added at the end in later versions. */
@@ -124,8 +131,16 @@ struct spoolship_options {
 	uint64_t max_bytes;         /* disk budget of the data file; 1 GiB */
 	int full_policy;            /* enum spoolship_full_policy */
 	unsigned block_timeout_ms;  /* FULL_BLOCK wait; default 5000 */
-	int64_t max_age_ms;         /* reject events older than this at append
-				     * time; default 7 days; 0 = no limit */
+	int64_t max_age_ms;         /* the age window: reject events older
+				     * than this at append time; 0 = no
+				     * limit.  Default: the shipper's,
+				     * SPOOLSHIP_DEFAULT_MAX_AGE_MS less
+				     * SPOOLSHIP_DEFAULT_AGE_MARGIN_MS
+				     * (7 d - 10 min), so an event the
+				     * library accepts is one `spoolship
+				     * run` with the default [ship] max_age
+				     * and age_margin sends rather than
+				     * dead-letters on arrival */
 	int fill_time;              /* 1: give an event without __time the
 				     * current time instead of rejecting it */
 	int readonly;               /* 1: open for reading only */

@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"                 show, save, resend or delete dead events\n"
 		"  compact        rewrite the data file without free pages\n"
 		"                 (only while no other process has it open)\n"
-		"  run -c FILE [--check-config] [--until-empty]\n"
+		"  run -c FILE [--check-config]\n"
+		"      [--until-empty [--timeout DURATION]]\n"
 		"                 ship the spool to the Events API (daemon)\n"
 		"  salvage [--json] [--scan] SRC DST\n"
 		"                 copy every sound record of a damaged spool\n"
@@ -44,6 +45,10 @@ static void usage(FILE *f)
 		"\n"
 		"  -s, --spool DIR  spool directory (default ./spool); accepted\n"
 		"                   before or after COMMAND\n"
+		"  -c, --config FILE\n"
+		"                   run's config for the commands that open\n"
+		"                   a spool: its [spool], [ship] max_age and\n"
+		"                   age_margin; before or after COMMAND\n"
 		"  -k, --key-file FILE\n"
 		"                   the spool's encryption key (also\n"
 		"                   $SPOOLSHIP_KEY_FILE); see keygen\n"
@@ -51,7 +56,9 @@ static void usage(FILE *f)
 		"\n"
 		"exit codes: 0 ok, 1 error, 2 usage, 3 some lines rejected,\n"
 		"            4 spool full, 5 verify/salvage found damage,\n"
-		"            6 encryption key missing, wrong or unusable\n");
+		"            6 encryption key missing, wrong or unusable,\n"
+		"            7 run --until-empty stopped, events pending,\n"
+		"            8 run: another run serves the spool\n");
 }
 
 int cli_exit_of(int err)
@@ -99,7 +106,7 @@ int cli_open_existing(struct cli_common *c, spoolship_spool **s)
 	}
 	struct spoolship_options o;
 
-	spoolship_options_init(&o);
+	o = c->opts; /* -c's [spool], or the defaults */
 	o.readonly = 1; /* inspection never writes, nor resizes the map */
 	o.key_file = c->key_file;
 	rc = spoolship_spool_open(c->spool, &o, s);
@@ -134,44 +141,78 @@ int cli_parse_duration(const char *s, int64_t *out_ms)
 	return config_parse_duration(s, out_ms);
 }
 
+/* opens_spool: takes -c FILE (run reads its own -c; keygen opens
+ * none). */
 static const struct {
 	const char *name;
 	int (*fn)(struct cli_common *, int, char **);
+	int opens_spool;
 } commands[] = {
-	{ "append", cli_append },
-	{ "stats", cli_stats },
-	{ "peek", cli_peek },
-	{ "verify", cli_verify },
-	{ "run", cli_run },
-	{ "dead", cli_dead },
-	{ "compact", cli_compact },
-	{ "salvage", cli_salvage },
-	{ "keygen", cli_keygen },
+	{ "append", cli_append, 1 },
+	{ "stats", cli_stats, 1 },
+	{ "peek", cli_peek, 1 },
+	{ "verify", cli_verify, 1 },
+	{ "run", cli_run, 0 },
+	{ "dead", cli_dead, 1 },
+	{ "compact", cli_compact, 1 },
+	{ "salvage", cli_salvage, 1 },
+	{ "keygen", cli_keygen, 0 },
 };
+
+/* Runs command i with -c's file loaded first, so that the subcommand's
+ * own options, parsed after, win over the file. */
+static int dispatch(struct cli_common *c, size_t i, int argc, char **argv)
+{
+	struct config cfg;
+	int ex;
+
+	if (!commands[i].opens_spool)
+		return commands[i].fn(c, argc, argv);
+	cli_config_take(c, &argc, argv);
+	ex = cli_config_load(c, &cfg);
+	if (ex == EXIT_OK)
+		ex = commands[i].fn(c, argc, argv);
+	config_free(&cfg);
+	return ex;
+}
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
 		{ "key-file", required_argument, NULL, 'k' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_common c = { "./spool", "spoolship", NULL };
+	struct cli_common c;
 	const char *env = getenv("SPOOLSHIP_KEY_FILE");
 	int ch;
 
-	if (env != NULL && *env != '\0')
+	memset(&c, 0, sizeof(c));
+	c.spool = "./spool";
+	c.prog = "spoolship";
+	spoolship_options_init(&c.opts); /* run's defaults, age window too */
+	c.max_age_ms = SPOOLSHIP_DEFAULT_MAX_AGE_MS;
+	c.age_margin_ms = SPOOLSHIP_DEFAULT_AGE_MARGIN_MS;
+	if (env != NULL && *env != '\0') {
 		c.key_file = env;
+		c.key_given = 1;
+	}
 	/* '+': stop at the command; its own options follow it. */
-	while ((ch = getopt_long(argc, argv, "+s:k:hV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:k:c:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			c.spool = optarg;
+			c.spool_given = 1;
 			break;
 		case 'k':
 			c.key_file = optarg;
+			c.key_given = 1;
+			break;
+		case 'c':
+			c.config = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -196,7 +237,7 @@ int main(int argc, char **argv)
 			int subc = argc - optind;
 
 			optind = 0; /* re-initialise getopt for the subcommand */
-			return commands[i].fn(&c, subc, sub);
+			return dispatch(&c, i, subc, sub);
 		}
 	}
 	fprintf(stderr, "spoolship: unknown command '%s'\n", argv[optind]);

@@ -5,6 +5,7 @@
 #ifndef SPOOLSHIP_CLI_H
 #define SPOOLSHIP_CLI_H
 
+#include "config.h"
 #include "spoolship.h"
 
 enum {
@@ -14,7 +15,9 @@ enum {
 	EXIT_REJECTED = 3, /* some input lines were rejected */
 	EXIT_FULL = 4,     /* the spool is full */
 	EXIT_CORRUPT = 5,  /* verify or salvage found damaged records */
-	EXIT_KEY = 6       /* encryption key missing, wrong or unusable */
+	EXIT_KEY = 6,      /* encryption key missing, wrong or unusable */
+	EXIT_PENDING = 7,  /* run --until-empty stopped with events pending */
+	EXIT_SERVED = 8    /* run: another `spoolship run` serves the spool */
 };
 
 struct cli_common {
@@ -23,6 +26,17 @@ struct cli_common {
 	/* -k/--key-file or $SPOOLSHIP_KEY_FILE: the spool's encryption key
 	 * (NULL: none) */
 	const char *key_file;
+	/* -c/--config FILE of a subcommand that opens a spool: its [spool]
+	 * and [ship] max_age, age_margin (NULL: run's defaults) */
+	const char *config;
+	int spool_given;    /* -s given: it wins over [spool] path */
+	int key_given;      /* -k or the environment: wins over the file */
+	/* what opening the spool takes: the file's (or the defaults), then
+	 * the command line's own options over them */
+	struct spoolship_options opts;
+	/* [ship] max_age and age_margin (the file's, or run's defaults),
+	 * for append's --max-age and --age-margin to combine with */
+	int64_t max_age_ms, age_margin_ms;
 };
 
 int cli_append(struct cli_common *c, int argc, char **argv);
@@ -42,6 +56,19 @@ int cli_keygen(struct cli_common *c, int argc, char **argv);
  * cli_watch_wanted() finds --watch among the arguments. */
 int cli_watch(struct cli_common *c, int argc, char **argv);
 int cli_watch_wanted(int argc, char **argv);
+
+/* Takes -c FILE, --config FILE, --config=FILE out of a subcommand's
+ * argv[1..*argc) (up to a "--"), into c->config; every subcommand that
+ * opens a spool takes it, wherever it stands among its options. */
+void cli_config_take(struct cli_common *c, int *argc, char **argv);
+/* Loads c->config, when set, and takes from it the spool path (unless
+ * -s), the key file (unless -k or $SPOOLSHIP_KEY_FILE) and the spool
+ * options (config_spool_options(): [spool], and [ship] max_age less
+ * age_margin as the age window).  Prints each problem as FILE:LINE:
+ * message and returns EXIT_USAGE; else EXIT_OK.  c's strings then
+ * point into *cfg, which the caller frees with config_free() after the
+ * subcommand (it is zeroed when no file was named). */
+int cli_config_load(struct cli_common *c, struct config *cfg);
 
 /* Opens c->spool for inspection: refuses (with a message) a directory
  * that holds no spool instead of creating one. */

@@ -382,8 +382,10 @@ static void append_usage(void)
 {
 	fprintf(stderr, "usage: spoolship [-s DIR] append [-t TABLE] "
 		"[--sync full|batch|none] [--fill-time]\n"
-		"       [--max-age DURATION] [--max-bytes SIZE] "
-		"[--full-policy reject|drop_oldest|block] [FILE...]\n");
+		"       [--max-age DURATION] [--age-margin DURATION] "
+		"[--max-bytes SIZE]\n"
+		"       [--full-policy reject|drop_oldest|block] "
+		"[-c FILE] [FILE...]\n");
 }
 
 static int parse_args(struct cli_common *c, int argc, char **argv,
@@ -397,9 +399,11 @@ static int parse_args(struct cli_common *c, int argc, char **argv,
 		{ "max-age", required_argument, NULL, 'a' },
 		{ "max-bytes", required_argument, NULL, 'b' },
 		{ "full-policy", required_argument, NULL, 'p' },
+		{ "age-margin", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	int64_t max_age = c->max_age_ms, margin = c->age_margin_ms;
+	int ch, window = 0;
 
 	while ((ch = getopt_long(argc, argv, "s:t:", opts, NULL)) != -1) {
 		int rc = 0;
@@ -409,7 +413,11 @@ static int parse_args(struct cli_common *c, int argc, char **argv,
 		case 't': *table = optarg; break;
 		case 'y': rc = spoolship_sync_parse(optarg, &o->sync); break;
 		case 'f': o->fill_time = 1; break;
-		case 'a': rc = cli_parse_duration(optarg, &o->max_age_ms);
+		case 'a': rc = cli_parse_duration(optarg, &max_age);
+			window = 1;
+			break;
+		case 'm': rc = cli_parse_duration(optarg, &margin);
+			window = 1;
 			break;
 		case 'b': rc = cli_parse_size(optarg, &o->max_bytes); break;
 		case 'p': rc = spoolship_full_policy_parse(optarg,
@@ -426,6 +434,14 @@ static int parse_args(struct cli_common *c, int argc, char **argv,
 			return EXIT_USAGE;
 		}
 	}
+	if (window && max_age > 0 && (margin < 0 || margin >= max_age)) {
+		fprintf(stderr, "spoolship: append: the age margin must be "
+			"smaller than max_age\n");
+		return EXIT_USAGE;
+	}
+	/* the same window as run's: validate_window_ms() */
+	if (window)
+		o->max_age_ms = validate_window_ms(max_age, margin);
 	if (!spoolship_table_name_ok(*table)) {
 		fprintf(stderr, "spoolship: append: bad table name '%s' "
 			"(1-255 of A-Z a-z 0-9 . _ -)\n", *table);
@@ -461,7 +477,7 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 	char *buf = NULL;
 	int rc, ex, missing = 0, oom = 0;
 
-	spoolship_options_init(&o);
+	o = c->opts; /* -c's [spool] and window, or run's defaults */
 	if ((ex = parse_args(c, argc, argv, &o, &table)) != EXIT_OK)
 		return ex;
 	memset(&a, 0, sizeof(a));

@@ -196,7 +196,7 @@ static int open_rw(struct cli_common *c, spoolship_spool **s)
 	}
 	struct spoolship_options o;
 
-	spoolship_options_init(&o);
+	o = c->opts; /* -c's [spool] (sync, budget, policy), or the defaults */
 	o.key_file = c->key_file;
 	rc = spoolship_spool_open(c->spool, &o, s);
 	if (rc != 0) {

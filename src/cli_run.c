@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "pidfile.h"
+#include "run_lock.h"
 #include "ship.h"
 #include "ship_auth.h"
 
@@ -66,6 +67,8 @@ struct daemon {
 	struct metrics *metrics;   /* NULL when [metrics] listen is empty */
 	const char *cfg_path;
 	int until_empty;
+	int64_t until_ms;          /* --timeout: the monotonic end, 0: none */
+	int lock_fd;               /* DIR/ship.lock, held while we run */
 	struct notify notify;      /* sd_notify: READY, WATCHDOG, STATUS */
 	char pid_path[4096];       /* the pid file we wrote, "" for none */
 };
@@ -147,8 +150,34 @@ static int load_config(const char *path, struct config *c)
 	return EXIT_OK;
 }
 
-/* [run] pid_file: a live spoolship named there means a second shipper
- * on the same spool, which would send everything twice. */
+/* One shipper per spool: a second one would send everything twice.  The
+ * lock is taken before the spool is opened, ingest binds or a request
+ * goes out, so a refused run sends nothing. */
+static int take_lock(struct daemon *d)
+{
+	char where[4096];
+	pid_t holder;
+	int rc = run_lock_take(d->cfg.spool.path, &d->lock_fd, &holder,
+			       where, sizeof(where));
+
+	if (rc == -EWOULDBLOCK) {
+		log_error(&d->log, "the spool is served by another spoolship "
+			  "run, not starting spool=%s pid=%ld", where,
+			  (long)holder);
+		return EXIT_SERVED;
+	}
+	if (rc != 0) {
+		log_error(&d->log, "cannot lock the spool spool=%s "
+			  "lock=%s error=\"%s\"", where, RUN_LOCK_NAME,
+			  spoolship_strerror(rc));
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
+
+/* [run] pid_file: a live spoolship named there means a second shipper,
+ * most likely on the same spool (ship.lock, taken first, catches that
+ * one whatever its config). */
 static int check_pid(struct daemon *d)
 {
 	const char *p = d->cfg.run.pid_file;
@@ -269,6 +298,27 @@ static void drain(struct daemon *d)
 	metrics_publish(d->metrics, ship_counters(d->sh));
 }
 
+/* --until-empty promises an empty spool: exit 0 only then.  Stopped
+ * with events still pending (a signal, --timeout, a fatal answer), the
+ * exit code says so instead of the reason's own. */
+static int until_empty_exit(struct daemon *d, int ex)
+{
+	struct spoolship_stats st;
+	uint64_t pending;
+
+	if (!d->until_empty)
+		return ex;
+	if (spoolship_spool_stats(d->spool, &st) != 0)
+		return EXIT_ERROR;
+	pending = st.pending_events;
+	spoolship_stats_free(&st);
+	if (pending == 0)
+		return ex;
+	log_warn(&d->log, "stopped with events pending pending=%llu",
+		 (unsigned long long)pending);
+	return EXIT_PENDING;
+}
+
 static int run_loop(struct daemon *d)
 {
 	int rc = 0;
@@ -290,16 +340,20 @@ static int run_loop(struct daemon *d)
 		}
 		if (d->until_empty && ship_idle(d->sh))
 			break;
+		if (d->until_ms > 0 && clock_mono_ms() >= d->until_ms) {
+			log_warn(&d->log, "stopping: --timeout reached");
+			break;
+		}
 	}
 	notify_stopping(&d->notify);
 	drain(d);
-	return rc == 0 ? EXIT_OK : EXIT_ERROR;
+	return until_empty_exit(d, rc == 0 ? EXIT_OK : EXIT_ERROR);
 }
 
 static void run_usage(void)
 {
 	fprintf(stderr, "usage: spoolship run -c FILE [--check-config] "
-		"[--until-empty] [--foreground]\n");
+		"[--until-empty [--timeout DURATION]] [--foreground]\n");
 }
 
 static int start(struct daemon *d)
@@ -343,26 +397,37 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'n' },
 		{ "until-empty", no_argument, NULL, 'u' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d;
+	int64_t timeout_ms = 0;
 	int ch, check = 0, ex;
 
-	(void)c;
 	memset(&d, 0, sizeof(d));
+	d.lock_fd = -1;
+	d.cfg_path = c->config; /* spoolship -c FILE run */
 	while ((ch = getopt_long(argc, argv, "c:nfh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': d.cfg_path = optarg; break;
 		case 'n': check = 1; break;
 		case 'u': d.until_empty = 1; break;
+		case 't':
+			if (cli_parse_duration(optarg, &timeout_ms) != 0 ||
+			    timeout_ms <= 0) {
+				run_usage();
+				return EXIT_USAGE;
+			}
+			break;
 		case 'f': break; /* always in the foreground */
 		case 'h': run_usage(); return EXIT_OK;
 		default: run_usage(); return EXIT_USAGE;
 		}
 	}
-	if (d.cfg_path == NULL || optind < argc) {
+	if (d.cfg_path == NULL || optind < argc ||
+	    (timeout_ms > 0 && !d.until_empty)) {
 		run_usage();
 		return EXIT_USAGE;
 	}
@@ -380,7 +445,9 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 	register_config_secrets(&d.log, &d.cfg);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	install_signals();
-	ex = check_pid(&d);
+	ex = take_lock(&d);
+	if (ex == EXIT_OK)
+		ex = check_pid(&d);
 	if (ex == EXIT_OK)
 		ex = start(&d);
 	/* The local Events-API endpoint: after the spool, before the loop. */
@@ -393,6 +460,8 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 	if (ex == EXIT_OK)
 		ex = write_pid(&d);
 	if (ex == EXIT_OK) {
+		if (timeout_ms > 0)
+			d.until_ms = clock_mono_ms() + timeout_ms;
 		running = d.sh;
 		log_info(&d.log, "shipping spool=%s url=%s", d.cfg.spool.path,
 			 d.cfg.ship.url);
@@ -410,6 +479,7 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 	auth_free(d.auth);
 	if (spoolship_spool_close(d.spool) != 0 && ex == EXIT_OK)
 		ex = EXIT_ERROR;
+	run_lock_release(d.lock_fd); /* after the spool's close */
 	curl_global_cleanup();
 	config_free(&d.cfg);
 	notify_close(&d.notify);

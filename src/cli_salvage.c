@@ -14,7 +14,8 @@
 #include "cli.h"
 #include "salvage.h"
 
-#define SALVAGE_USAGE "usage: spoolship salvage [--json] [--scan] SRC DST\n"
+#define SALVAGE_USAGE "usage: spoolship salvage [--json] [--scan] SRC DST\n" \
+	"       spoolship salvage [--json] [--scan] -c FILE DST\n"
 
 struct out {
 	int json;
@@ -193,7 +194,7 @@ static int salvage_args(int argc, char **argv, struct out *o,
 		else
 			return -1;
 	}
-	return argc - optind == 2 ? 0 : -1;
+	return argc - optind == 2 || argc - optind == 1 ? 0 : -1;
 }
 
 int cli_salvage(struct cli_common *c, int argc, char **argv)
@@ -205,13 +206,14 @@ int cli_salvage(struct cli_common *c, int argc, char **argv)
 	char why[512] = "";
 	int rc;
 
-	(void)c; /* SRC is named, never the default spool */
-	if (salvage_args(argc, argv, &o, &so) != 0) {
+	/* SRC is named, or -c's [spool] path: never the default spool */
+	if (salvage_args(argc, argv, &o, &so) != 0 ||
+	    (argc - optind == 1 && c->config == NULL)) {
 		fputs(SALVAGE_USAGE, stderr);
 		return EXIT_USAGE;
 	}
-	src = argv[optind];
-	dst = argv[optind + 1];
+	src = argc - optind == 2 ? argv[optind] : c->spool;
+	dst = argv[argc - 1];
 	if (o.json && ((o.bad = cJSON_CreateArray()) == NULL ||
 		       (o.notes = cJSON_CreateArray()) == NULL)) {
 		rc = -ENOMEM;

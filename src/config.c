@@ -20,6 +20,7 @@
 #include <ini.h>
 
 #include "log.h"
+#include "validate.h"
 
 #define MS   INT64_C(1)
 #define SEC  (1000 * MS)
@@ -1651,8 +1652,8 @@ void config_spool_options(const struct config *c, struct spoolship_options *o)
 	o->fill_time = c->spool.fill_time;
 	if (*c->spool.encryption_key_file != '\0')
 		o->key_file = c->spool.encryption_key_file;
-	o->max_age_ms = c->ship.max_age_ms > 0 ?
-		c->ship.max_age_ms - c->ship.age_margin_ms : 0;
+	o->max_age_ms = validate_window_ms(c->ship.max_age_ms,
+					   c->ship.age_margin_ms);
 }
 
 int config_table_id(const struct config *c, const char *stream,

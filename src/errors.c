@@ -16,7 +16,7 @@ static const char *const messages[] = {
 	"event is not a JSON object",
 	"event has no __time",
 	"__time is not an ISO-8601 time",
-	"__time is older than the age-out window",
+	"__time is older than the age window (max_age less age_margin)",
 	"event is larger than 1,000,000 bytes",
 	"event is not valid UTF-8",
 	"spool is full (disk budget or filesystem)",

@@ -20,6 +20,7 @@
 #include "answer.h"
 #include "clock.h"
 #include "ship_delete.h"
+#include "validate.h"
 #include "wake.h"
 
 #define SCAN_EVERY_MS 1000     /* look for new streams without a wake-up */
@@ -408,7 +409,8 @@ static int start(struct shipper *sh, struct sbatch *sb)
 
 static int64_t cutoff_ms(const struct shipper *sh)
 {
-	return clock_wall_ms() - (sh->o.max_age_ms - sh->o.age_margin_ms);
+	return clock_wall_ms() - validate_window_ms(sh->o.max_age_ms,
+						    sh->o.age_margin_ms);
 }
 
 /*

@@ -32,7 +32,8 @@ void spoolship_options_init(struct spoolship_options *o)
 	o->max_bytes = 1ull << 30;
 	o->full_policy = SPOOLSHIP_FULL_REJECT;
 	o->block_timeout_ms = 5000;
-	o->max_age_ms = 7LL * 24 * 3600 * 1000;
+	o->max_age_ms = SPOOLSHIP_DEFAULT_MAX_AGE_MS -
+			SPOOLSHIP_DEFAULT_AGE_MARGIN_MS;
 }
 
 int spool_err(int rc)

@@ -728,7 +728,8 @@ static int take_time(const cJSON *root, struct mini *m,
 	return 0;
 }
 
-/* "7d", "36h", "90s", "1500ms": the largest unit that divides ms. */
+/* "7d", "6d23h50m", "90s", "1s500ms": each unit that is not zero, so the
+ * window reads the same as the durations of the config it came from. */
 static void format_window(int64_t ms, char *buf, size_t n)
 {
 	static const struct {
@@ -738,11 +739,31 @@ static void format_window(int64_t ms, char *buf, size_t n)
 		{ MS_PER_DAY, "d" }, { MS_PER_HOUR, "h" }, { MS_PER_MIN, "m" },
 		{ MS_PER_SEC, "s" }, { 1, "ms" },
 	};
-	size_t i = 0;
+	size_t used = 0;
 
-	while (ms % units[i].unit != 0)
-		i++;
-	snprintf(buf, n, "%" PRId64 "%s", ms / units[i].unit, units[i].name);
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		int64_t k = ms / units[i].unit;
+		int w;
+
+		if (k == 0 || used >= n)
+			continue;
+		ms -= k * units[i].unit;
+		w = snprintf(buf + used, n - used, "%" PRId64 "%s", k,
+			     units[i].name);
+		used += w > 0 ? (size_t)w : 0;
+	}
+}
+
+int64_t validate_window_ms(int64_t max_age_ms, int64_t age_margin_ms)
+{
+	if (max_age_ms <= 0)
+		return 0;
+	if (age_margin_ms <= 0)
+		return max_age_ms;
+	/* a margin as wide as the window would refuse every event: the
+	 * config refuses it; here it leaves the smallest window, 1 ms */
+	return age_margin_ms < max_age_ms ? max_age_ms - age_margin_ms : 1;
 }
 
 static int check_limits(const struct mini *m, int64_t ms,
@@ -759,8 +780,8 @@ static int check_limits(const struct mini *m, int64_t ms,
 		validate_time_format(ms, when);
 		format_window(o->max_age_ms, window, sizeof(window));
 		return errf(errbuf, errlen, SPOOLSHIP_ETOOOLD,
-			    "__time %s is older than the %s window", when,
-			    window);
+			    "__time %s is older than the age window of %s "
+			    "(max_age less age_margin)", when, window);
 	}
 	if (m->len > limit)
 		return errf(errbuf, errlen, SPOOLSHIP_ETOOBIG,

@@ -18,7 +18,8 @@
 
 struct validate_opts {
 	int64_t now_ms;     /* current time, ms since the epoch (UTC) */
-	int64_t max_age_ms; /* reject __time < now_ms - max_age_ms; 0 = off */
+	int64_t max_age_ms; /* reject __time < now_ms - max_age_ms; 0 = off:
+			     * the age window, validate_window_ms() */
 	int fill_time;      /* 1: insert "__time":now when it is missing */
 	size_t max_bytes;   /* largest accepted event after minification */
 };
@@ -40,6 +41,17 @@ struct validate_opts {
 int validate_event(const char *in, size_t len, const struct validate_opts *o,
 		   char *out, size_t outcap, size_t *outlen, int64_t *event_ms,
 		   char *errbuf, size_t errlen);
+
+/*
+ * The age window, the one rule for "too old" everywhere: `spoolship
+ * append`, the library, the ingest endpoint and the shipper's age-out
+ * all take an event as too old when its __time is more than
+ * max_age - age_margin before now ([ship] max_age, age_margin), so that
+ * what the spool accepts is what `spoolship run` sends.  Returns that
+ * window in ms, or 0 (no limit) when max_age_ms is 0.  A margin not
+ * below max_age (which the config refuses) leaves 1 ms.
+ */
+int64_t validate_window_ms(int64_t max_age_ms, int64_t age_margin_ms);
 
 /*
  * Parses an ISO-8601 date-time s[0..len) into milliseconds since the epoch

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # 0601: [run] pid_file.  Written (atomically: no temporary file is left)
 # once the shipper runs, removed on exit; a second `spoolship run` naming
-# the same pid file refuses to start while the first lives (it would send
-# everything twice); a stale file (dead process, or a pid reused by
-# another program) is replaced with a warning.
+# the same pid file refuses to start while the first lives (on the same
+# spool ship.lock refuses it first, exit 8); a stale file (dead process,
+# or a pid reused by another program) is replaced with a warning.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ship.sh"
 P="$T/run/spoolship.pid"
@@ -18,11 +18,21 @@ check "no temporary file left beside it" \
 	test "$(ls "$T/run" | wc -l)" -eq 1
 first=$RUN_PID
 
-# A second shipper with the same pid file: refused, exit 1.
-"$SP" run -c "$T/c.ini" 2>"$T/second.log"
-rc=$?
-check "a second run refuses to start (exit $rc)" test "$rc" -eq 1
-check "it says why" grep -q "another spoolship is running, not starting .*pid=$first" "$T/second.log"
+# refused NAME CONFIG CODE WORDS: a second run with CONFIG exits CODE
+# at once, its log (NAME.log) saying WORDS ... pid=<the first one>.
+refused() {
+	"$SP" run -c "$2" 2>"$T/$1.log"
+	local rc=$?
+	check "$1: refused (exit $rc, want $3)" test "$rc" -eq "$3"
+	check "$1: it says why" grep -q "$4.*pid=$first" "$T/$1.log"
+}
+# The same config: the spool's ship.lock refuses it first (exit 8,
+# 0604); the pid file is not even looked at.
+refused same "$T/c.ini" 8 "served by another spoolship run, not starting"
+# The same pid file for another spool: the pid file refuses it, exit 1.
+write_config "$T/d.ini" "[run]" "pid_file = $P"
+sed -i "s|^path = .*|path = $T/spool2|" "$T/d.ini"
+refused other-spool "$T/d.ini" 1 "another spoolship is running, not starting"
 check "the first one's pid file is untouched" test "$(cat "$P")" = "$first"
 check "the first one still runs" kill -0 "$first"
 gen_events 1 30 | "$SP" -s "$T/spool" append -t t 2>/dev/null

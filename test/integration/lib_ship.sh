@@ -78,3 +78,12 @@ have = {l.strip() for l in sys.stdin if l.strip()}
 missing = [i for i in range(f, f + n) if str(i) not in have]
 sys.exit(1 if missing else 0)' "$1" "$2"
 }
+# outage_with_events N CONFIG: the mock in an outage (503 while $OUT
+# exists), events 1..N pending in $T/spool, CONFIG shipping it.
+outage_with_events() {
+	OUT="$T/outage"
+	touch "$OUT"
+	start_mock --rpm 0 --outage-file "$OUT"
+	gen_events 1 "$1" | "$SP" -s "$T/spool" append -t t 2>/dev/null
+	write_config "$2"
+}

@@ -280,8 +280,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c.ingest.partial, CONFIG_PARTIAL_ACCEPT_VALID);
 	assert_int_equal((int)c.ntables, 0);
 
-	/* The spool options agree with the library's own defaults, but for
-	 * the age limit, which takes the margin off. */
+	/* The spool options agree with the library's own defaults, the
+	 * age window included: what the library accepts, run sends. */
 	config_spool_options(&c, &o);
 	spoolship_options_init(&d);
 	assert_int_equal(o.sync, d.sync);
@@ -289,7 +289,10 @@ static void test_defaults(void **state)
 	assert_true(o.max_bytes == d.max_bytes);
 	assert_int_equal(o.full_policy, d.full_policy);
 	assert_int_equal(o.block_timeout_ms, d.block_timeout_ms);
-	assert_true(o.max_age_ms == d.max_age_ms - 600000);
+	assert_true(o.max_age_ms == d.max_age_ms);
+	assert_true(d.max_age_ms == 7 * 86400000LL - 600000);
+	assert_true(c.ship.max_age_ms == SPOOLSHIP_DEFAULT_MAX_AGE_MS);
+	assert_true(c.ship.age_margin_ms == SPOOLSHIP_DEFAULT_AGE_MARGIN_MS);
 	assert_int_equal(o.fill_time, 0);
 	config_free(&c);
 	config_free(&c); /* zeroed: harmless */

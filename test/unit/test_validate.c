@@ -430,7 +430,8 @@ static void test_too_old(void **state)
 	r = run("{\"__time\":\"2024-03-03T11:59:59.999Z\"}");
 	assert_int_equal(r.rc, SPOOLSHIP_ETOOOLD);
 	assert_string_equal(r.err, "__time 2024-03-03T11:59:59.999Z is older "
-			    "than the 7d window");
+			    "than the age window of 7d (max_age less "
+			    "age_margin)");
 	/* the edge of the window is still in it */
 	r = run("{\"__time\":\"2024-03-03T12:00:00Z\"}");
 	assert_int_equal(r.rc, 0);
@@ -439,7 +440,18 @@ static void test_too_old(void **state)
 	r = run_o("{\"__time\":\"2024-03-09T01:30:00+02:00\"}", &o);
 	assert_int_equal(r.rc, SPOOLSHIP_ETOOOLD);
 	assert_string_equal(r.err, "__time 2024-03-08T23:30:00.000Z is older "
-			    "than the 36h window");
+			    "than the age window of 1d12h (max_age less "
+			    "age_margin)");
+	/* the default window, 7d less a 10m margin, reads as such */
+	o.max_age_ms = validate_window_ms(7 * DAY_MS, 600000);
+	r = run_o("{\"__time\":\"2024-03-03T12:05:00Z\"}", &o);
+	assert_int_equal(r.rc, SPOOLSHIP_ETOOOLD);
+	assert_string_equal(r.err, "__time 2024-03-03T12:05:00.000Z is older "
+			    "than the age window of 6d23h50m (max_age less "
+			    "age_margin)");
+	assert_true(validate_window_ms(0, 600000) == 0);
+	assert_true(validate_window_ms(60000, 0) == 60000);
+	assert_true(validate_window_ms(60000, 60000) == 1);
 	o.max_age_ms = 0;
 	r = run_o("{\"__time\":\"1970-01-01\"}", &o);
 	check_ok(&r, "no window", "{\"__time\":\"1970-01-01T00:00:00.000Z\"}");
@@ -450,6 +462,43 @@ static void test_too_old(void **state)
 	r = run_o("{\"__time\":\"0000-01-01\"}", &o);
 	check_ok(&r, "huge window",
 		 "{\"__time\":\"0000-01-01T00:00:00.000Z\"}");
+}
+
+/* The library's default window is the shipper's: an event between
+ * 7d - 10m and 7d old, which `spoolship run` would dead-letter on
+ * arrival, is refused at the door with the one wording. */
+static void test_library_default_window(void **state)
+{
+	static const int64_t ago[] = { 7 * DAY_MS - 5 * 60000,
+				       7 * DAY_MS - 15 * 60000 };
+	char dir[] = "/tmp/spoolship-unit-XXXXXX", cmd[64], ev[96], why[256];
+	char t[VALIDATE_TIME_LEN + 1];
+	spoolship_spool *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(spoolship_spool_open(dir, NULL, &s), 0);
+	for (size_t i = 0; i < 2; i++) {
+		struct timespec ts;
+		int n, rc;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		validate_time_format((int64_t)ts.tv_sec * 1000 - ago[i], t);
+		n = snprintf(ev, sizeof(ev), "{\"__time\":\"%s\"}", t);
+		why[0] = '\0';
+		rc = spoolship_append(s, "t", ev, (size_t)n, why, sizeof(why));
+		if (i == 0) {
+			assert_int_equal(rc, SPOOLSHIP_ETOOOLD);
+			assert_non_null(strstr(why, "is older than the age "
+					       "window of 6d23h50m (max_age "
+					       "less age_margin)"));
+		} else {
+			assert_int_equal(rc, 0);
+		}
+	}
+	assert_int_equal(spoolship_spool_close(s), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_future_time_accepted(void **state)
@@ -984,6 +1033,7 @@ int main(void)
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_growth_within_slack),
 		cmocka_unit_test(test_line_framing),
+		cmocka_unit_test(test_library_default_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
