@@ -162,11 +162,12 @@ SOAK_MINUTES ?= 60
 soak: all
 	@BUILD_DIR=$(CURDIR)/$(BUILD) SOAK_MINUTES=$(SOAK_MINUTES) tools/soak.sh
 
-# House style rule 9: banned functions never appear in src/ or include/.
+# Banned functions (unbounded copies, locale- or TZ-bound conversions)
+# never appear in src/ or include/: use snprintf, strtol, gmtime_r.
 lint:
 	@if grep -nE '\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|gets|localtime|gmtime|asctime|ctime)[[:space:]]*\(' \
 		src/*.c src/*.h include/*.h; then \
-		echo "lint: banned function (STYLE.md rule 9)"; exit 1; fi
+		echo "lint: banned function (see the comment above)"; exit 1; fi
 
 # Man pages: mandoc's checker; a warning or worse fails (style notes, such
 # as a page not installed yet, do not).

@@ -26,7 +26,7 @@
 
 /* ---- the table ---------------------------------------------------------
  *
- * Why each row, briefly (DESIGN §4 gives the main ones):
+ * Why each row, briefly (docs/events-api.md gives the main ones):
  * - 4xx other than 400, 401, 413 and 429 refuse the request as a whole,
  *   whatever events it holds, so bisecting would wrongly bury good events
  *   in the dead store: they are destination alarms that keep the data,

@@ -1,6 +1,6 @@
 /*
  * answer.h - what the receiver answered, and what the shipper does about it
- * (DESIGN §4, STYLE rule 4).  Every failure the shipper can see - an HTTP
+ * (docs/events-api.md "Answers").  Every failure the shipper can see - an HTTP
  * status or a libcurl result - is classified here, once, in one table.
  * Pure functions: no I/O, no clock, no allocation, no global state.
  *

@@ -286,7 +286,7 @@ static int new_apikey(struct auth *a, const struct auth_params *p,
 		free(in);
 		return errf(errbuf, errlen, -ENOMEM, "auth: out of memory");
 	}
-	/* POLARIS.md: the key as user name, an empty password. */
+	/* docs/events-api.md: the key as user name, an empty password. */
 	memcpy(in, p->api_key, klen);
 	in[klen] = ':';
 	memcpy(a->header, "Basic ", 6);

@@ -1,7 +1,7 @@
 /*
  * auth.h - the credentials the shipper puts on each Events API request
- * (POLARIS.md "Authentication"): none, a static Bearer token, an OAuth2
- * client-credentials token kept fresh, or an API key sent as Basic.
+ * (docs/events-api.md "Authentication"): none, a static Bearer token, an
+ * OAuth2 client-credentials token kept fresh, or an API key sent as Basic.
  * The logic is split from the I/O: auth_refresh_request() only sets up a
  * curl easy handle, the caller performs it, auth_refresh_complete() takes
  * the answer.  Time is the caller's monotonic clock (clock_mono_ms()), so

@@ -1,7 +1,7 @@
 /*
- * validate.c - the door of the spool (DESIGN §3): decides whether one input
- * line is an event we accept and produces the exact bytes stored for it.
- * It must never re-print an event through cJSON (numbers and escapes would
+ * validate.c - the door of the spool (docs/architecture.md): decides whether
+ * one input line is an event we accept and produces the exact bytes stored for
+ * it. It must never re-print an event through cJSON (numbers and escapes would
  * change), never read past in[len-1], and never depend on TZ or locale.
  */
 #include "validate.h"

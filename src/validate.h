@@ -1,7 +1,7 @@
 /*
- * validate.h - validation at the door (DESIGN §3): is this line an event we
- * may accept, and what exactly do we store?  Pure functions: no I/O, no
- * global state, no allocation beyond cJSON's parse tree.
+ * validate.h - validation at the door (docs/architecture.md): is this line an
+ * event we may accept, and what exactly do we store?  Pure functions: no I/O,
+ * no global state, no allocation beyond cJSON's parse tree.
  */
 #ifndef SPOOLSHIP_VALIDATE_H
 #define SPOOLSHIP_VALIDATE_H

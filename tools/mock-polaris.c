@@ -1,7 +1,7 @@
 /*
  * mock-polaris: a loopback stand-in for the Imply Polaris Events API that
  * spoolship's tests and `make demo` ship to.  It enforces the contract in
- * shared/POLARIS.md (auth, token endpoint, size limit, __time window, rate
+ * docs/events-api.md (auth, token endpoint, size limit, __time window, rate
  * limit and its headers), injects faults on request and counts what it got.
  * It must never forward data anywhere, listen beyond loopback unless told
  * so with --bind, or hold more than --max-body (+1) bytes of one body.

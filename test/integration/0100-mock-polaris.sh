@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 0100-mock-polaris: tools/mock-polaris enforces the Events API contract of
-# shared POLARIS.md (auth, token expiry, 413/415/404/405, strict 400, 429 and
+# docs/events-api.md (auth, token expiry, 413/415/404/405, strict 400, 429 and
 # its headers) and counts what it got (events, ids, duplicates, drops).
 # Loopback only; every wait is bounded; the mocks are killed on exit.
 set -euo pipefail

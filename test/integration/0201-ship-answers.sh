@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0201: every answer of DESIGN §4 against the mock: 400 bisected down to
+# 0201: every answer of docs/events-api.md against the mock: 400 bisected down to
 # the poison events (dead-lettered with status and excerpt, the rest
 # delivered), 413 split (an event too big alone dead-lettered), 5xx and
 # dropped connections retried without loss, timeouts retried, 429 paused.
