@@ -8,21 +8,7 @@
 # requests again.  Needs root (mount); else skipped.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ingest.sh"
-[ "$(id -u)" -eq 0 ] || skip "needs root to mount a size-limited tmpfs"
-MNT="$T/mnt"
-mkdir -p "$MNT"
-mount -t tmpfs -o size=8m,mode=0700 tmpfs "$MNT" 2>"$T/mount.err" ||
-	skip "cannot mount a tmpfs here: $(head -n 1 "$T/mount.err")"
-# The daemons go first: a busy mount point cannot be unmounted.
-unmount_fs() {
-	for p in "${_pids[@]:-}"; do
-		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	umount "$MNT" 2>/dev/null || umount -l "$MNT"
-	cleanup
-}
-trap unmount_fs EXIT
+with_tmpfs 8m
 
 SPOOL_DIR="$MNT/spool"
 export SPOOL_DIR
