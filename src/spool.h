@@ -251,9 +251,10 @@ struct dead_info {
 /* Moves events (stream, seqs[0..n)) to the dead store, counting
  * dead_total (and expired_total for DEAD_EXPIRED), in txns that close
  * once half the reserve of bytes went in (so at most that plus one
- * event), so that each fits in the room kept for it on a full disk.  Missing seqs are skipped; *moved
- * (may be NULL) gets how many moved, also by the txns before an error.  A
- * corrupt record is moved with its bytes as they are. */
+ * event), so that each fits in the room kept for it on a full disk.
+ * Missing seqs are skipped; *moved (may be NULL) gets how many moved, also
+ * by the txns before an error.  A corrupt record is moved with its bytes
+ * as they are. */
 int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
 		    size_t n, const struct dead_info *di, uint64_t *moved);
 
