@@ -45,7 +45,7 @@ LIBS = $(PKG_LIBS) -pthread
 LIB_SRC := errors.c clock.c array.c record.c validate.c spool.c spool_append.c \
 	spool_read.c spool_inspect.c spool_dead.c spool_compact.c producer.c \
 	spool_salvage.c salvage_walk.c salvage_scan.c seal.c spool_seal.c \
-	durable.c
+	durable.c spool_room.c
 # The daemon's modules link libcurl, inih, libcrypto and libmicrohttpd:
 # never part of the producer library.
 DAEMON_SRC := config.c log.c answer.c auth.c wake.c ship.c ship_delete.c \

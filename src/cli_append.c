@@ -99,6 +99,18 @@ static struct slot *take(struct appender *a, struct slot **q)
 	return sl;
 }
 
+/* Which limit refused: the budget is the operator's to raise, a full
+ * filesystem is not. */
+static void full_why(spoolship_spool *s)
+{
+	if (strcmp(spool_full_limit(s), "filesystem") == 0)
+		fprintf(stderr, "spoolship: append: spool full: the filesystem "
+			"refused, not the max_bytes budget\n");
+	else
+		fprintf(stderr, "spoolship: append: spool full: the max_bytes "
+			"budget refused\n");
+}
+
 static void *committer(void *arg)
 {
 	struct appender *a = arg;
@@ -134,6 +146,8 @@ static void *committer(void *arg)
 				"line on was not\n", sl->fname,
 				sl->first_line, spoolship_strerror(rc),
 				(unsigned long long)a->accepted);
+		if (rc == SPOOLSHIP_ESPOOL_FULL)
+			full_why(a->s);
 		pthread_mutex_lock(&a->mu);
 		if (rc != 0) {
 			a->err = rc;

@@ -309,7 +309,11 @@ static void health_set(struct ingest *ig, int rc, size_t bytes)
 	if (rc != 0)
 		ig->probe_bytes = bytes;
 	pthread_mutex_unlock(&ig->mu);
-	if (was == 0 && rc != 0)
+	if (was == 0 && rc == SPOOLSHIP_ESPOOL_FULL)
+		log_error(ig->log, "ingest: the spool is not writable, "
+			  "answering 503 error=\"%s\" limit=%s",
+			  spoolship_strerror(rc), spool_full_limit(ig->s));
+	else if (was == 0 && rc != 0)
 		log_error(ig->log, "ingest: the spool is not writable, "
 			  "answering 503 error=\"%s\"", spoolship_strerror(rc));
 	else if (was != 0 && rc == 0)
@@ -366,6 +370,7 @@ static int nudge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
  * does a real commit, synced, work again? */
 static void probe(struct ingest *ig, int was, size_t bytes)
 {
+	uint64_t need;
 	int rc;
 
 	if (bytes < 4096)
@@ -374,13 +379,15 @@ static void probe(struct ingest *ig, int was, size_t bytes)
 		health_set(ig, spool_write(ig->s, 0, nudge_txn, NULL), bytes);
 		return;
 	}
-	rc = spool_write(ig->s, 0, room_txn, &bytes);
+	/* need as an append's: room that leaves the deletes' reserve. */
+	need = spool_need_of(bytes);
+	rc = spool_write_need(ig->s, 0, need, room_txn, &bytes);
 	if (rc == SPOOLSHIP_ESPOOL_FULL &&
 	    (rc = spool_write(ig->s, 1, nudge_txn, NULL)) == 0)
-		rc = spool_write(ig->s, 0, room_txn, &bytes);
+		rc = spool_write_need(ig->s, 0, need, room_txn, &bytes);
 	/* Room in the map; on the filesystem too? */
 	if (rc == PROBE_FITS && spool_fs_low(ig->s, bytes) &&
-	    (rc = spool_write(ig->s, 0, write_txn, &bytes)) == 0)
+	    (rc = spool_write_need(ig->s, 0, need, write_txn, &bytes)) == 0)
 		rc = spool_write(ig->s, 1, unwrite_txn, NULL);
 	health_set(ig, rc == PROBE_FITS ? 0 : rc, bytes);
 }

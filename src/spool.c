@@ -156,13 +156,6 @@ void spool_txn_abort(spoolship_spool *s, MDB_txn *txn)
 	pthread_rwlock_unlock(&s->maplock);
 }
 
-uint64_t spool_reserve(const spoolship_spool *s)
-{
-	uint64_t r = s->o.max_bytes / 100;
-
-	return r > (1ull << 20) ? r : (1ull << 20);
-}
-
 int spool_grow(spoolship_spool *s, int for_delete)
 {
 	uint64_t cap = page_round(s->o.max_bytes +
@@ -203,17 +196,40 @@ out:
 	return spool_err(rc);
 }
 
-int spool_write(spoolship_spool *s, int for_delete, spool_txn_fn *fn,
-		void *arg)
+static int full_because(spoolship_spool *s, int why)
+{
+	pthread_mutex_lock(&s->mu);
+	s->full_why = why;
+	pthread_mutex_unlock(&s->mu);
+	return SPOOLSHIP_ESPOOL_FULL;
+}
+
+const char *spool_full_limit(spoolship_spool *s)
+{
+	int why;
+
+	pthread_mutex_lock(&s->mu);
+	why = s->full_why;
+	pthread_mutex_unlock(&s->mu);
+	return why == SPOOL_FULL_FS ? "filesystem" : "budget";
+}
+
+#define NEED_MIN (64ull << 10)
+int spool_write_need(spoolship_spool *s, int for_delete, uint64_t need,
+		     spool_txn_fn *fn, void *arg)
 {
 	MDB_txn *txn;
 	int rc;
 
+	if (need < NEED_MIN)
+		need = NEED_MIN;
 	for (;;) {
 		rc = spool_txn_begin(s, 0, &txn);
 		if (rc != 0)
 			return rc;
-		rc = fn(s, txn, arg);
+		rc = spool_room(s, txn, for_delete, need);
+		if (rc == 0)
+			rc = fn(s, txn, arg);
 		if (rc == 0)
 			rc = spool_txn_commit(s, txn);
 		else
@@ -221,13 +237,21 @@ int spool_write(spoolship_spool *s, int for_delete, spool_txn_fn *fn,
 		/* A full filesystem is a full spool to the producer (503,
 		 * exit 4, the full_policy), but a larger map cannot help. */
 		if (rc == -ENOSPC || rc == -EDQUOT)
-			return SPOOLSHIP_ESPOOL_FULL;
+			return full_because(s, SPOOL_FULL_FS);
 		if (rc != SPOOLSHIP_ESPOOL_FULL)
 			return rc;
 		rc = spool_grow(s, for_delete);
+		if (rc == SPOOLSHIP_ESPOOL_FULL)
+			return full_because(s, SPOOL_FULL_BUDGET);
 		if (rc != 0)
 			return rc;
 	}
+}
+
+int spool_write(spoolship_spool *s, int for_delete, spool_txn_fn *fn,
+		void *arg)
+{
+	return spool_write_need(s, for_delete, 0, fn, arg);
 }
 
 /* Finds this process's mapping of the data file in /proc/self/maps
@@ -584,6 +608,7 @@ static int env_open(spoolship_spool *s, const char *dir)
 {
 	unsigned flags = MDB_NOTLS;
 	MDB_envinfo info;
+	MDB_stat st;
 	int rc, dead;
 
 	if (s->o.sync != SPOOLSHIP_SYNC_FULL)
@@ -614,6 +639,9 @@ static int env_open(spoolship_spool *s, const char *dir)
 	}
 	/* Slots of readers that died hold old pages hostage: free them. */
 	mdb_reader_check(s->env, &dead);
+	if ((rc = mdb_env_stat(s->env, &st)) != 0)
+		return spool_err(rc);
+	s->psize = st.ms_psize;
 	return 0;
 }
 

@@ -40,7 +40,16 @@ struct spoolship_spool {
 	 * NULL; encrypted: the spool holds a key fingerprint. */
 	struct sealer *sealer;
 	int encrypted;
+	/* The room reserved for deletes (spool_room.c).  alloc_end: data.mdb
+	 * is known allocated up to here (touched in write txns only, which
+	 * LMDB serialises); no_prealloc: the filesystem cannot fallocate. */
+	unsigned psize;
+	uint64_t alloc_end;
+	int no_prealloc;
+	int full_why; /* SPOOL_FULL_*: the last ESPOOL_FULL's limit (mu) */
 };
+#define SPOOL_FULL_BUDGET 1
+#define SPOOL_FULL_FS 2
 
 /* One stream's row in the `streams` database. */
 struct stream_row {
@@ -70,15 +79,39 @@ int spool_grow(spoolship_spool *s, int for_delete);
 /* 1 when the spool's filesystem has less than need bytes (plus 1 MiB)
  * free for unprivileged writes. */
 int spool_fs_low(const spoolship_spool *s, uint64_t need);
-/* The reserve above the budget that deletes may use. */
+/* The room kept for deletes and dead-letter moves (spool_room.c): above
+ * the budget in the map, and allocated beyond data.mdb's last page on the
+ * filesystem.  max(4 MiB, 1% of the budget), at most 64 MiB. */
 uint64_t spool_reserve(const spoolship_spool *s);
+/* 1 when avail bytes hold need and still leave reserve. */
+int spool_room_enough(uint64_t avail, uint64_t need, uint64_t reserve);
+/* In a write txn, before it writes: keeps the reserve allocated beyond
+ * the last page.  Returns 0 when the txn may go on, -ENOSPC when an
+ * append (not for_delete) of about need bytes would have to eat into the
+ * filesystem's reserve, SPOOLSHIP_ESPOOL_FULL when it would take the
+ * budget's reserve, or an error.  A delete always may go on. */
+int spool_room(spoolship_spool *s, MDB_txn *txn, int for_delete,
+	       uint64_t need);
 /* Runs fn in a write txn and commits it.  On MDB_MAP_FULL (from fn or the
  * commit) the txn is aborted, the map grown and fn run again, so fn must
  * be re-runnable.  Returns fn's error, or SPOOLSHIP_ESPOOL_FULL once the
- * map cannot grow further. */
+ * map cannot grow further or the filesystem is full (spool_full_limit
+ * says which).  Only for_delete txns may use the reserve; need (at least
+ * 64 KiB) is what the txn is expected to add. */
 typedef int spool_txn_fn(spoolship_spool *s, MDB_txn *txn, void *arg);
 int spool_write(spoolship_spool *s, int for_delete, spool_txn_fn *fn,
 		void *arg);
+int spool_write_need(spoolship_spool *s, int for_delete, uint64_t need,
+		     spool_txn_fn *fn, void *arg);
+/* What an append of `bytes` of records (keys and headers included) is
+ * taken to need: twice that, for the tree's own pages, and 64 KiB. */
+static inline uint64_t spool_need_of(uint64_t bytes)
+{
+	return bytes * 2 + 65536;
+}
+/* Which limit refused the last ESPOOL_FULL of this handle: "filesystem"
+ * or "budget". */
+const char *spool_full_limit(spoolship_spool *s);
 /* Drops this process's mapping of the data file's pages (they stay in
  * the page cache): a reader that walks a large backlog through the map
  * would otherwise keep every page it touched resident, so its RSS would
@@ -215,10 +248,13 @@ struct dead_info {
 	size_t excerpt_len;   /* capped at 1024 when stored */
 };
 
-/* Moves events (stream, seqs[0..n)) to the dead store in one txn, counting
- * dead_total (and expired_total for DEAD_EXPIRED).  Missing seqs are
- * skipped; *moved (may be NULL) gets how many moved.  A corrupt record is
- * moved with its bytes as they are. */
+/* Moves events (stream, seqs[0..n)) to the dead store, counting
+ * dead_total (and expired_total for DEAD_EXPIRED), in txns that close
+ * once half the reserve of bytes went in (so at most that plus one
+ * event), so that each fits in the room kept for it on a full disk.
+ * Missing seqs are skipped; *moved (may be NULL) gets how many moved, also
+ * by the txns before an error.  A corrupt record is moved with its bytes
+ * as they are. */
 int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
 		    size_t n, const struct dead_info *di, uint64_t *moved);
 

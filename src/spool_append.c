@@ -202,11 +202,11 @@ static int append_with_policy(spoolship_spool *s, struct append_job *j)
 
 	for (size_t i = 0; i < j->n; i++)
 		need += j->it[i].len + RECORD_HDR_LEN + EVENT_KEY_LEN + 16;
-	need = need * 2 + 65536; /* leave room for the tree's own pages */
+	need = spool_need_of(need);
 	for (int round = 0;; round++) {
 		if (j->recs == NULL)
 			j->now_ms = clock_wall_ms();
-		rc = spool_write(s, 0, append_txn, j);
+		rc = spool_write_need(s, 0, need, append_txn, j);
 		if (rc != SPOOLSHIP_ESPOOL_FULL)
 			return rc;
 		rc = spool_write(s, 1, nudge_txn, NULL);
@@ -214,7 +214,7 @@ static int append_with_policy(spoolship_spool *s, struct append_job *j)
 			return rc;
 		if (j->recs == NULL)
 			j->now_ms = clock_wall_ms();
-		rc = spool_write(s, 0, append_txn, j);
+		rc = spool_write_need(s, 0, need, append_txn, j);
 		if (rc != SPOOLSHIP_ESPOOL_FULL)
 			return rc;
 		if (s->o.full_policy == SPOOLSHIP_FULL_DROP_OLDEST) {

@@ -534,7 +534,8 @@ int spool_dead_requeue(spoolship_spool *s, const struct dead_filter *f,
 	j.from = dfilt_first(&j.df);
 	for (;;) {
 		j.now_ms = clock_wall_ms();
-		rc = spool_write(s, 1, rq_txn, &j);
+		/* An append to the streams: it leaves the reserve alone. */
+		rc = spool_write(s, 0, rq_txn, &j);
 		if (rc != 0)
 			break;
 		nmoved += j.moved;

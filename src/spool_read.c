@@ -247,6 +247,8 @@ struct dead_job {
 	const struct dead_info *di;
 	uint64_t moved;
 	int64_t now_ms;
+	size_t from, upto;  /* seqs[from..upto) went in this txn */
+	uint64_t cap;       /* bytes one txn moves at most (beyond one) */
 };
 
 static int dead_put_one(spoolship_spool *s, MDB_txn *txn, uint64_t dseq,
@@ -278,11 +280,16 @@ static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 		return rc;
 	if (next == 0)
 		next = 1;
-	for (size_t i = 0; i < j->n; i++) {
+	for (j->upto = j->from; j->upto < j->n; j->upto++) {
 		MDB_val k = { sizeof(key), key }, d;
 		struct dead_record dr;
 		unsigned char *copy;
+		size_t i = j->upto;
 
+		/* Each moved byte takes fresh pages from the reserve on a
+		 * full disk: the rest goes in the next txn. */
+		if (i > j->from && bytes >= j->cap)
+			break;
 		event_key(key, j->stream, j->seqs[i]);
 		rc = mdb_get(txn, s->events, &k, &d);
 		if (rc == MDB_NOTFOUND)
@@ -332,14 +339,20 @@ static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
 		    size_t n, const struct dead_info *di, uint64_t *moved)
 {
-	struct dead_job j = { stream, seqs, n, di, 0, clock_wall_ms() };
+	struct dead_job j = { stream, seqs, n, di, 0, clock_wall_ms(), 0, 0,
+			      spool_reserve(s) / 2 };
+	uint64_t total = 0;
 	int rc;
 
 	if (di == NULL || di->reason == 0 || di->reason > DEAD_REASON_MAX)
 		return SPOOLSHIP_EINVAL;
-	rc = spool_write(s, 1, dead_txn, &j);
+	do {
+		rc = spool_write(s, 1, dead_txn, &j);
+		total += j.moved;
+		j.from = j.upto;
+	} while (rc == 0 && j.from < n);
 	if (moved != NULL)
-		*moved = rc == 0 ? j.moved : 0;
+		*moved = total;
 	return rc;
 }
 

@@ -8,21 +8,7 @@
 # requests again.  Needs root (mount); else skipped.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ingest.sh"
-[ "$(id -u)" -eq 0 ] || skip "needs root to mount a size-limited tmpfs"
-MNT="$T/mnt"
-mkdir -p "$MNT"
-mount -t tmpfs -o size=8m,mode=0700 tmpfs "$MNT" 2>"$T/mount.err" ||
-	skip "cannot mount a tmpfs here: $(head -n 1 "$T/mount.err")"
-# The daemons go first: a busy mount point cannot be unmounted.
-unmount_fs() {
-	for p in "${_pids[@]:-}"; do
-		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	umount "$MNT" 2>/dev/null || umount -l "$MNT"
-	cleanup
-}
-trap unmount_fs EXIT
+with_tmpfs 8m
 
 SPOOL_DIR="$MNT/spool"
 export SPOOL_DIR
@@ -78,9 +64,13 @@ check "the daemon is still running" kill -0 "$IG_PID"
 echo '{"__time":"'"$(now_iso)"'","id":1}' |
 	"$SP" -s "$MNT/new" append -t t 2>"$T/new.err"
 rc=$?
-check "a new spool on the full disk: exit 1, no crash (got $rc)" \
-	test "$rc" -eq 1
-check "... saying why" grep -q 'cannot open spool.*full' "$T/new.err"
+# Refused at the open (exit 1) or, when the few KiB the reserve for the
+# first spool's deletes left were enough to create it, at the append
+# (exit 4); either says full.
+check "a new spool on the full disk: exit 1 or 4, no crash (got $rc)" \
+	test "$rc" -eq 1 -o "$rc" -eq 4
+check "... saying why" grep -qE 'cannot open spool.*full|spool is full' \
+	"$T/new.err"
 rm -rf "$MNT/new"
 
 # The receiver comes back: shipping frees space inside the data file (the

@@ -42,3 +42,22 @@ wait_for() {
 		sleep 0.05
 	done
 }
+# with_tmpfs SIZE: a size-limited tmpfs at $MNT for a full-filesystem
+# test, unmounted on exit after the test's processes are killed (a busy
+# mount point cannot be unmounted); skips without root or mount.
+with_tmpfs() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to mount a size-limited tmpfs"
+	MNT="$T/mnt"
+	mkdir -p "$MNT"
+	mount -t tmpfs -o "size=$1,mode=0700" tmpfs "$MNT" 2>"$T/mount.err" ||
+		skip "cannot mount a tmpfs here: $(head -n 1 "$T/mount.err")"
+	trap _unmount_tmpfs EXIT
+}
+_unmount_tmpfs() {
+	for p in "${_pids[@]:-}"; do
+		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	umount "$MNT" 2>/dev/null || umount -l "$MNT"
+	cleanup
+}

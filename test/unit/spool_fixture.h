@@ -77,4 +77,22 @@ static inline void append_n(struct fixture *f, const char *table,
 	free(buf);
 }
 
+/* Appends events of pad bytes (ids first..) to table t one by one until
+ * refused; returns how many went in, the refusal in *last_rc. */
+static inline size_t fill(struct fixture *f, long first, size_t pad,
+			  int *last_rc)
+{
+	char ev[8192];
+	size_t n = 0;
+
+	for (;;) {
+		size_t len = tu_event(ev, sizeof(ev), first + (long)n, pad);
+
+		*last_rc = spoolship_append(f->s, "t", ev, len, NULL, 0);
+		if (*last_rc != 0 || n > 100000)
+			return n;
+		n++;
+	}
+}
+
 #endif

@@ -392,22 +392,6 @@ static void test_age_out(void **state)
 	spoolship_stats_free(&st);
 }
 
-/* Fills a small spool; returns how many events went in. */
-static size_t fill(struct fixture *f, size_t pad, int *last_rc)
-{
-	char ev[8192];
-	size_t n = 0;
-
-	for (;;) {
-		size_t len = tu_event(ev, sizeof(ev), (long)n, pad);
-
-		*last_rc = spoolship_append(f->s, "t", ev, len, NULL, 0);
-		if (*last_rc != 0 || n > 100000)
-			return n;
-		n++;
-	}
-}
-
 static void test_full_reject_then_resume(void **state)
 {
 	struct fixture *f = *state;
@@ -422,7 +406,7 @@ static void test_full_reject_then_resume(void **state)
 	o.max_bytes = 512 << 10;
 	o.sync = SPOOLSHIP_SYNC_NONE;
 	open_with(f, &o);
-	n = fill(f, 4000, &rc);
+	n = fill(f, 0, 4000, &rc);
 	assert_int_equal(rc, SPOOLSHIP_ESPOOL_FULL);
 	assert_true(n > 10);
 	get_stats(f, &st);
@@ -494,7 +478,7 @@ static void test_full_block_times_out(void **state)
 	o.block_timeout_ms = 100;
 	open_with(f, &o);
 	t0 = clock_mono_ms();
-	fill(f, 4000, &rc);
+	fill(f, 0, 4000, &rc);
 	assert_int_equal(rc, SPOOLSHIP_ESPOOL_FULL);
 	/* It waited rather than failing at once (no upper bound asserted). */
 	assert_true(clock_mono_ms() - t0 >= 100);
