@@ -26,6 +26,8 @@
 #include "run_lock.h"
 #include "ship.h"
 #include "ship_auth.h"
+#include "spool.h"
+#include "validate.h"
 
 static volatile sig_atomic_t got_stop, got_hup;
 /* The one shipper of this process, for the handlers' wake-up poke. */
@@ -273,6 +275,10 @@ static void reload(struct daemon *d)
 	d->creds.ca_file = d->cfg.tls.ca_file;
 	ship_creds_bind(&d->creds, &d->hooks);
 	metrics_set_max_age(d->metrics, d->cfg.ship.max_age_ms);
+	/* The doors (ingest) refuse by the shipper's new window at once. */
+	spool_set_max_age(d->spool,
+			  validate_window_ms(d->cfg.ship.max_age_ms,
+					     d->cfg.ship.age_margin_ms));
 	log_info(&d->log, "configuration reloaded file=%s", d->cfg_path);
 }
 

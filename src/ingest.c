@@ -851,14 +851,10 @@ static void route_request(struct ireq *r, const struct ingest_headers *h,
 static int request_begin(struct ireq *r, const struct ingest_headers *h,
 			 const char *url, const char *method)
 {
-	const spoolship_spool *s = r->ig->s;
 	uint64_t clen;
 	int body = announced_body(h, &clen);
 
-	r->vo.now_ms = clock_wall_ms();
-	r->vo.max_age_ms = s->o.max_age_ms;
-	r->vo.fill_time = s->o.fill_time;
-	r->vo.max_bytes = SPOOLSHIP_MAX_EVENT_BYTES;
+	spool_validate_opts(r->ig->s, &r->vo);
 	route_request(r, h, url, method, clen);
 	if (r->status == 0 || !body)
 		return 0;

@@ -193,10 +193,7 @@ int spoolship_producer_append(spoolship_producer *p, const char *event,
 		return SPOOLSHIP_EINVAL;
 	if (cap > sizeof(stackbuf) && (buf = malloc(cap)) == NULL)
 		return -ENOMEM;
-	vo.now_ms = clock_wall_ms();
-	vo.max_age_ms = p->s->o.max_age_ms;
-	vo.fill_time = p->s->o.fill_time;
-	vo.max_bytes = SPOOLSHIP_MAX_EVENT_BYTES;
+	spool_validate_opts(p->s, &vo);
 	rc = validate_event(event, len, &vo, buf, cap, &outlen, &event_ms,
 			    errbuf, errlen);
 	if (rc != 0) {

@@ -127,6 +127,23 @@ int spool_txn_begin(spoolship_spool *s, int rdonly, MDB_txn **txn)
 	return spool_err(rc);
 }
 
+int64_t spool_max_age(spoolship_spool *s)
+{
+	int64_t ms;
+
+	pthread_mutex_lock(&s->mu);
+	ms = s->o.max_age_ms;
+	pthread_mutex_unlock(&s->mu);
+	return ms;
+}
+
+void spool_set_max_age(spoolship_spool *s, int64_t ms)
+{
+	pthread_mutex_lock(&s->mu);
+	s->o.max_age_ms = ms;
+	pthread_mutex_unlock(&s->mu);
+}
+
 #define FS_FULL_SLACK (1ull << 20)
 int spool_fs_low(const spoolship_spool *s, uint64_t need)
 {

@@ -76,6 +76,16 @@ void spool_txn_abort(spoolship_spool *s, MDB_txn *txn);
  * fresh pages in a copy-on-write tree).  Returns 0 when it grew (or
  * another process had grown it), SPOOLSHIP_ESPOOL_FULL at the limit. */
 int spool_grow(spoolship_spool *s, int for_delete);
+/* The acceptance window (o.max_age_ms) appends check, and its change by
+ * a reload of `run` (so that the ingest endpoint refuses what the
+ * shipper would expire): both thread-safe, under mu. */
+int64_t spool_max_age(spoolship_spool *s);
+void spool_set_max_age(spoolship_spool *s, int64_t ms);
+/* The validation options of an append now: this window, fill_time, the
+ * per-event limit, the wall clock.  One place for every door (library,
+ * producer, ingest). */
+struct validate_opts;
+void spool_validate_opts(spoolship_spool *s, struct validate_opts *vo);
 /* 1 when the spool's filesystem has less than need bytes (plus 1 MiB)
  * free for unprivileged writes. */
 int spool_fs_low(const spoolship_spool *s, uint64_t need);

@@ -279,11 +279,10 @@ int spool_append_sealed(spoolship_spool *s, const char *table,
 
 /* ---- the public entry points ------------------------------------------- */
 
-static void validate_opts_of(const spoolship_spool *s,
-			     struct validate_opts *vo)
+void spool_validate_opts(spoolship_spool *s, struct validate_opts *vo)
 {
 	vo->now_ms = clock_wall_ms();
-	vo->max_age_ms = s->o.max_age_ms;
+	vo->max_age_ms = spool_max_age(s);
 	vo->fill_time = s->o.fill_time;
 	vo->max_bytes = SPOOLSHIP_MAX_EVENT_BYTES;
 }
@@ -304,7 +303,7 @@ int spoolship_append(spoolship_spool *s, const char *table, const char *event,
 	buf = malloc(len + VALIDATE_SLACK);
 	if (buf == NULL)
 		return -ENOMEM;
-	validate_opts_of(s, &vo);
+	spool_validate_opts(s, &vo);
 	rc = validate_event(event, len, &vo, buf, len + VALIDATE_SLACK, &outlen,
 			    &it.event_ms, errbuf, errlen);
 	if (rc != 0) {
@@ -344,7 +343,7 @@ int spoolship_append_many(spoolship_spool *s, const char *table,
 		rc = -ENOMEM;
 		goto out;
 	}
-	validate_opts_of(s, &vo);
+	spool_validate_opts(s, &vo);
 	for (size_t i = 0; i < n; i++) {
 		size_t cap = ev[i].len + VALIDATE_SLACK, len;
 		int vr = validate_event(ev[i].data, ev[i].len, &vo, arena + off,

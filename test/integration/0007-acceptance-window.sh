@@ -6,7 +6,8 @@
 # `run` delivers without dead-lettering any.  `-c FILE` gives append,
 # stats, peek, verify, dead, compact and salvage the file's [spool] (path,
 # key) and [ship] max_age/age_margin; options on the command line win; a
-# bad file is exit 2 with FILE:LINE.
+# bad file is exit 2 with FILE:LINE.  A reload (SIGHUP) of `run` moves
+# the endpoint's window with the shipper's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ship.sh"
 . "$(dirname "$0")/lib_ingest.sh"
@@ -41,6 +42,18 @@ start_ingest "$T/ig.ini"
 code=$(post /v1/events/t --data-binary "$late")
 check "ingest refuses the late event (got $code)" test "$code" = 400
 check "with the same message" answer_is "a['errors'][0]['error'] == '''$want'''"
+# A reload that narrows the window reaches the door at once: an event the
+# shipper would now expire is refused, not accepted and dead-lettered.
+two=$(ev $((2 * DAY)) 3)
+code=$(post /v1/events/t --data-binary "$two")
+check "ingest takes a 2-day-old event under 7d (got $code)" test "$code" = 200
+printf '[ship]\nmax_age = 1d\n' >> "$T/ig.ini"
+kill -HUP "$IG_PID"
+check "the reload is done" wait_for 10 grep -q "configuration reloaded" "$IG_LOG"
+code=$(post /v1/events/t --data-binary "$two")
+check "after a reload to 1d ingest refuses it (got $code)" test "$code" = 400
+check "naming the new window" answer_is \
+	"'older than the age window of 23h50m' in a['errors'][0]['error']"
 stop_ingest
 
 write_config "$T/c.ini"
