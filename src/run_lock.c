@@ -52,16 +52,27 @@ static pid_t holder_of(int fd)
 	return p;
 }
 
-static int write_pid(int fd)
+/*
+ * The pid is written in place, padded to a fixed width, never truncated
+ * first: the file keeps the block its first write took, so a run on a
+ * full filesystem (started to drain it) still records its pid.  A write
+ * that fails even so (the very first on a full filesystem) is not fatal:
+ * the lock is what keeps a second shipper out; the refusal then says
+ * pid 0 (unknown).
+ */
+#define PID_WIDTH 20
+static void write_pid(int fd)
 {
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	char buf[PID_WIDTH + 2];
+	int n = snprintf(buf, sizeof(buf), "%-*ld\n", PID_WIDTH,
+			 (long)getpid());
 
-	if (ftruncate(fd, 0) != 0)
-		return -errno;
-	if (pwrite(fd, buf, (size_t)n, 0) != (ssize_t)n)
-		return errno != 0 ? -errno : -EIO;
-	return 0;
+	if (pwrite(fd, buf, (size_t)n, 0) != (ssize_t)n) {
+		/* Nothing useful in the file: say "unknown", not a stale
+		 * pid (ftruncate frees blocks, so it cannot fail for room). */
+		if (ftruncate(fd, 0) != 0)
+			return;
+	}
 }
 
 static void resolve(const char *dir, char *where, size_t wherelen)
@@ -101,7 +112,7 @@ int run_lock_take(const char *dir, int *fd, pid_t *holder, char *where,
 			*holder = holder_of(f);
 		goto out;
 	}
-	rc = write_pid(f);
+	write_pid(f);
 out:
 	resolve(dir, where, wherelen);
 	if (rc != 0 && f >= 0)
