@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test/run.sh - runs every unit test binary and every integration script,
-# each bounded in time, and prints "N passed, N failed, N skipped".
+# each bounded in time (300 s, or a script's "# test-timeout: N"), and
+# prints "N passed, N failed, N skipped".
 # An integration script exits 0 (pass), 77 (skip, with a reason) or other.
 set -u
 BUILD_DIR=${BUILD_DIR:?set BUILD_DIR to the build directory}
@@ -34,7 +35,10 @@ for t in "$BUILD_DIR"/test/test_*; do
 done
 for t in "$top"/test/integration/[0-9]*.sh; do
 	[ -e "$t" ] || continue
-	run_one "integration/$(basename "$t" .sh)" 300 bash "$t"
+	# A script may ask for a longer bound: "# test-timeout: SECONDS".
+	limit=$(sed -n 's/^# test-timeout: \([0-9][0-9]*\)$/\1/p' "$t" |
+		head -n 1)
+	run_one "integration/$(basename "$t" .sh)" "${limit:-300}" bash "$t"
 done
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"
