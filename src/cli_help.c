@@ -15,15 +15,16 @@
 
 #include "cli.h"
 
-/* The options every command that opens a spool takes, before or after
- * the command (cli.c, cli_config.c). */
+/* The options every command that opens a spool takes: -s and -c before
+ * or after the command (cli.c, cli_config.c), -k before it. */
 #define COMMON \
 	"  -s, --spool DIR          the spool directory (default ./spool)\n" \
 	"  -c, --config FILE        run's config: its [spool] (path,\n" \
-	"                           relative to FILE's directory, key file,\n" \
-	"                           sync ...), [ship] max_age, age_margin\n" \
-	"  -k, --key-file FILE      the spool's encryption key (also\n" \
-	"                           $SPOOLSHIP_KEY_FILE)\n" \
+	"                           relative to FILE's directory, key\n" \
+	"                           file, sync ...), [ship] max_age and\n" \
+	"                           age_margin\n" \
+	"  -k, --key-file FILE      before the command only: the spool's\n" \
+	"                           encryption key, or $SPOOLSHIP_KEY_FILE\n" \
 	"  -h, --help               this text\n"
 
 #define SEE "\nspoolship(1) and docs/cli.md say more.\n"
