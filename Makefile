@@ -51,7 +51,7 @@ LIB_SRC := errors.c clock.c array.c record.c validate.c spool.c spool_append.c \
 DAEMON_SRC := config.c log.c answer.c auth.c wake.c ship.c ship_delete.c \
 	ship_auth.c ingest.c notify.c pidfile.c metrics.c strbuf.c listen_addr.c \
 	run_lock.c
-CLI_SRC := cli.c cli_append.c cli_inspect.c cli_watch.c cli_run.c \
+CLI_SRC := cli.c cli_help.c cli_append.c cli_inspect.c cli_watch.c cli_run.c \
 	cli_dead.c cli_salvage.c cli_keygen.c cli_config.c $(DAEMON_SRC)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

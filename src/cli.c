@@ -18,7 +18,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: spoolship [-s DIR] COMMAND [OPTIONS] [ARGS]\n"
+		"usage: spoolship [-s DIR] [-c FILE] [-k FILE] COMMAND "
+		"[OPTIONS] [ARGS]\n"
+		"       spoolship help [COMMAND] | COMMAND --help | "
+		"--version\n"
 		"\n"
 		"  append [-t TABLE] [--sync MODE] [--fill-time] [FILE...]\n"
 		"                 append NDJSON events from files or stdin\n"
@@ -52,7 +55,10 @@ static void usage(FILE *f)
 		"  -k, --key-file FILE\n"
 		"                   the spool's encryption key (also\n"
 		"                   $SPOOLSHIP_KEY_FILE); see keygen\n"
-		"  -h, --help       this text;  -V, --version  the version\n"
+		"  -h, --help       this text; `spoolship COMMAND --help` or\n"
+		"                   `spoolship help COMMAND`: the command's\n"
+		"  -V, --version    the version, and those of the libraries\n"
+		"                   it runs with\n"
 		"\n"
 		"exit codes: 0 ok, 1 error, 2 usage, 3 some lines rejected,\n"
 		"            4 spool full, 5 verify/salvage found damage,\n"
@@ -131,6 +137,18 @@ int cli_open_failed(const struct cli_common *c, const char *dir, int err)
 	return err == SPOOLSHIP_EVERSION ? EXIT_ERROR : cli_exit_of(err);
 }
 
+int cli_flag_given(int argc, char **argv, const char *lng,
+		   const char *shrt)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], lng) == 0 || strcmp(argv[i], shrt) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 int cli_parse_size(const char *s, uint64_t *out)
 {
 	return config_parse_size(s, out);
@@ -139,6 +157,20 @@ int cli_parse_size(const char *s, uint64_t *out)
 int cli_parse_duration(const char *s, int64_t *out_ms)
 {
 	return config_parse_duration(s, out_ms);
+}
+
+/* `help [COMMAND]`: what --help prints, on stdout, exit 0. */
+static int help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc == 2 && cli_help_command(argv[1], stdout) == 0)
+		return EXIT_OK;
+	fprintf(stderr, "spoolship: help: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
 }
 
 /* opens_spool: takes -c FILE (run reads its own -c; keygen opens
@@ -218,9 +250,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		case 'V':
-			printf("spoolship %s (spool format %d)\n",
-			       SPOOLSHIP_VERSION_STRING,
-			       SPOOLSHIP_FORMAT_VERSION);
+			cli_version(stdout);
 			return EXIT_OK;
 		default:
 			usage(stderr);
@@ -231,11 +261,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (strcmp(argv[optind], "help") == 0)
+		return help(argc - optind, argv + optind);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
 			char **sub = argv + optind;
 			int subc = argc - optind;
 
+			/* before -c's file is loaded: help needs none */
+			if (cli_help_wanted(subc, sub))
+				return cli_help_command(commands[i].name,
+							stdout) == 0 ?
+				       EXIT_OK : EXIT_ERROR;
 			optind = 0; /* re-initialise getopt for the subcommand */
 			return dispatch(&c, i, subc, sub);
 		}

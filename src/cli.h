@@ -5,6 +5,8 @@
 #ifndef SPOOLSHIP_CLI_H
 #define SPOOLSHIP_CLI_H
 
+#include <stdio.h>
+
 #include "config.h"
 #include "spoolship.h"
 
@@ -57,6 +59,14 @@ int cli_keygen(struct cli_common *c, int argc, char **argv);
 int cli_watch(struct cli_common *c, int argc, char **argv);
 int cli_watch_wanted(int argc, char **argv);
 
+/* cli_help.c: prints the usage of command `name` to f; -1 when there
+ * is no such command. */
+int cli_help_command(const char *name, FILE *f);
+/* 1 when -h or --help is among argv[1..argc) (up to a "--"). */
+int cli_help_wanted(int argc, char **argv);
+/* The version, and the versions of the libraries it runs with. */
+void cli_version(FILE *f);
+
 /* Takes -c FILE, --config FILE, --config=FILE out of a subcommand's
  * argv[1..*argc) (up to a "--"), into c->config; every subcommand that
  * opens a spool takes it, wherever it stands among its options. */
@@ -83,6 +93,11 @@ int cli_exit_of(int err);
 void cli_err(const char *what, int err);
 /* Formats ms since the epoch as ISO-8601 UTC ("-" for 0). */
 void cli_time(int64_t ms, char out[32]);
+/* 1 when the flag lng or shrt ("--watch", "-w") stands alone among
+ * argv[1..argc), before any "--"; a subcommand's getopt parses it
+ * later. */
+int cli_flag_given(int argc, char **argv, const char *lng,
+		   const char *shrt);
 /* Parses "1000", "64K", "10M", "2G" into bytes. */
 int cli_parse_size(const char *s, uint64_t *out);
 /* Parses "500ms", "30s", "5m", "2h", "7d" (bare number = ms). */

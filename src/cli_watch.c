@@ -212,14 +212,7 @@ static void watch_usage(void)
 
 int cli_watch_wanted(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--watch") == 0 ||
-		    strcmp(argv[i], "-w") == 0)
-			return 1;
-	}
-	return 0;
+	return cli_flag_given(argc, argv, "--watch", "-w");
 }
 
 static int parse_args(struct cli_common *c, int argc, char **argv,

@@ -3,7 +3,7 @@
  * table, which also writes config.example.ini and the docs' key tables.
  * It must never stop at the first problem, nor put a secret in a message.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -96,8 +96,10 @@ static const struct config_section sections[] = {
 
 static const struct config_option options[] = {
 	STR("spool", "path", "./spool", spool.path, CONFIG_PATH,
-	    "Directory of the spool, created with mode 0700 when missing. Use "
-	    "a local filesystem, never NFS."),
+	    "Directory of the spool, created with mode 0700 when missing. "
+	    "A relative path is taken from this file's directory (the "
+	    "default ./spool, not given here, from the working directory); "
+	    "run logs it absolute. Use a local filesystem, never NFS."),
 	ENUM("spool", "sync", "full", sync_names, spool.sync,
 	     "When an append is durable. full: fsync before an append "
 	     "returns (survives power loss). batch: fsync every sync_interval "
@@ -1510,6 +1512,83 @@ static void check_all(struct ctx *x)
 	check_listen(x, "metrics", c->metrics.listen, 0);
 }
 
+/* ---- loading: relative paths -------------------------------------------- */
+
+/* The config file's directory, absolute (malloc'd), or NULL with errno. */
+static char *file_dir(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	char *dir, *abs;
+
+	if (slash == NULL)
+		return realpath(".", NULL);
+	if (slash == file)
+		return strdup("/");
+	dir = strndup(file, (size_t)(slash - file));
+	if (dir == NULL)
+		return NULL;
+	abs = realpath(dir, NULL);
+	free(dir);
+	return abs;
+}
+
+/* base/v into *slot, v's leading "./" dropped so that the log reads
+ * cleanly.  Returns 0 or -ENOMEM. */
+static int join_path(const char *base, const char *v, char **slot)
+{
+	size_t n;
+	char *p;
+
+	while (v[0] == '.' && v[1] == '/')
+		for (v += 2; *v == '/'; v++)
+			;
+	if (strcmp(v, ".") == 0)
+		v = "";
+	n = strlen(base) + strlen(v) + 2;
+	p = malloc(n);
+	if (p == NULL)
+		return -ENOMEM;
+	snprintf(p, n, "%s%s%s", base,
+		 *v == '\0' || strcmp(base, "/") == 0 ? "" : "/", v);
+	free(*slot);
+	*slot = p;
+	return 0;
+}
+
+/*
+ * A relative file name in the file is taken from the file's directory,
+ * as users expect of a config file: systemd starts a service in /, and
+ * `spoolship stats -c FILE` must find the spool `run -c FILE` ships,
+ * from any directory.  The default spool path, which the file does not
+ * give, stays the working directory's, as -s's default; it is made
+ * absolute too, so that the log names the spool wherever it was.
+ */
+static void resolve_paths(struct ctx *x)
+{
+	char *dir = file_dir(x->cfg.file), *cwd = realpath(".", NULL);
+
+	for (size_t i = 0; i < NOPTIONS && !x->oom; i++) {
+		const struct config_option *o = &options[i];
+		char **slot;
+		const char *base;
+
+		if (is_table(o) || !(o->flags & CONFIG_PATH))
+			continue;
+		slot = (char **)field(&x->cfg, o);
+		if (*slot == NULL || **slot == '\0' || **slot == '/')
+			continue;
+		base = x->lines[i] != 0 ? dir : cwd;
+		if (base == NULL)
+			add_err(x->errs, x->lines[i], "[%s] %s: cannot make "
+				"'%.128s' absolute: %s", o->section, o->key,
+				*slot, strerror(errno));
+		else if (join_path(base, *slot, slot) != 0)
+			x->oom = 1;
+	}
+	free(dir);
+	free(cwd);
+}
+
 /* ---- loading: entry points ---------------------------------------------- */
 
 int config_defaults(struct config *out)
@@ -1575,6 +1654,8 @@ int config_load(const char *path, struct config *out,
 		add_err(x.errs, r, "syntax error");
 	if (r == -2)
 		x.oom = 1;
+	if (!x.oom)
+		resolve_paths(&x);
 	if (!x.oom)
 		check_all(&x);
 	rc = x.oom ? -ENOMEM : x.errs->n > 0 ? SPOOLSHIP_EINVAL : 0;

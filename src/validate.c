@@ -587,6 +587,59 @@ static int check_args(const char *in, size_t len,
 	return 0;
 }
 
+/*
+ * The hints for the usual mistakes, appended to the reason here so that
+ * every door (append, the library's errbuf, the ingest endpoint's 400)
+ * says the same words.  docs/cli.md ("Event times") shows the
+ * conversion of epoch times that HINT_EPOCH points at.
+ */
+#define HINT_NDJSON "send NDJSON: one object per line"
+#define HINT_PRETTY "; a line of just '%c' is pretty-printed JSON: " \
+	HINT_NDJSON
+#define HINT_QUOTES "; JSON strings take double quotes, not single"
+#define HINT_FILL " (add it, or use --fill-time / [spool] fill_time)"
+#define HINT_EPOCH "; for converting epoch times see \"Event times\" in " \
+	"spoolship(1) or docs/cli.md"
+
+/* strchr() would find a NUL as the set's terminator. */
+static int one_of(char c, const char *set)
+{
+	return c != '\0' && strchr(set, c) != NULL;
+}
+
+/* The one character of a line that holds nothing else, or 0: a lone
+ * '{' or '}' is the usual sign of a pretty-printed object, which
+ * arrives one line at a time. */
+static char lone_char(const char *in, size_t len)
+{
+	size_t b = skip_ws(in, 0, len), e = len;
+
+	while (e > b && is_ws(in[e - 1]))
+		e--;
+	return e - b == 1 && one_of(in[b], "{}[]") ? in[b] : 0;
+}
+
+/* cJSON stops at, or just after, a single quote where a string should
+ * start. */
+static int single_quote_at(const char *in, size_t len, size_t at)
+{
+	return (at < len && in[at] == '\'') || (at > 0 && at <= len &&
+						in[at - 1] == '\'');
+}
+
+static int parse_failed(const char *in, size_t len, size_t at,
+			char *errbuf, size_t errlen)
+{
+	char c = lone_char(in, len);
+
+	if (c != 0)
+		return errf(errbuf, errlen, SPOOLSHIP_EJSON,
+			    "not valid JSON near byte %zu" HINT_PRETTY, at, c);
+	return errf(errbuf, errlen, SPOOLSHIP_EJSON,
+		    "not valid JSON near byte %zu%s", at,
+		    single_quote_at(in, len, at) ? HINT_QUOTES : "");
+}
+
 /* The one cJSON parse: valid JSON, nothing after it, and an object. */
 static int parse(const char *in, size_t len, cJSON **root, char *errbuf,
 		 size_t errlen)
@@ -595,16 +648,23 @@ static int parse(const char *in, size_t len, cJSON **root, char *errbuf,
 	size_t at;
 
 	*root = cJSON_ParseWithLengthOpts(in, len, &end, 0);
-	if (*root == NULL) {
-		at = end != NULL ? (size_t)(end - in) : 0;
-		return errf(errbuf, errlen, SPOOLSHIP_EJSON,
-			    "not valid JSON near byte %zu", at);
-	}
+	if (*root == NULL)
+		return parse_failed(in, len,
+				    end != NULL ? (size_t)(end - in) : 0,
+				    errbuf, errlen);
 	at = skip_ws(in, (size_t)(end - in), len);
+	/* a value followed by another, a ',' or a ':' is a line of a
+	 * pretty-printed object ("user": "a",), an array's element
+	 * ({...},) or several objects on one line: NDJSON framing */
 	if (at != len)
 		return errf(errbuf, errlen, SPOOLSHIP_EJSON,
-			    "unexpected data after the JSON value at byte %zu",
-			    at);
+			    "unexpected data after the JSON value at byte "
+			    "%zu%s", at, one_of(in[at], "{[,:") ?
+			    "; " HINT_NDJSON : "");
+	if (cJSON_IsArray(*root))
+		return errf(errbuf, errlen, SPOOLSHIP_ENOTOBJECT,
+			    "event is an array, not an object; "
+			    HINT_NDJSON);
 	if (!cJSON_IsObject(*root))
 		return errf(errbuf, errlen, SPOOLSHIP_ENOTOBJECT,
 			    "event is %s, not an object", type_name(*root));
@@ -639,6 +699,10 @@ static int find_time(const cJSON *root, const struct mini *m, char *errbuf,
 		return errf(errbuf, errlen, SPOOLSHIP_EBADTIME,
 			    "__time key is written with escapes; "
 			    "write it as plain \"__time\"");
+	if (cJSON_IsNumber(first))
+		return errf(errbuf, errlen, SPOOLSHIP_EBADTIME,
+			    "__time is a number, an ISO-8601 string expected "
+			    "(e.g. 2022-04-16T00:46:58.771Z)" HINT_EPOCH);
 	if (!cJSON_IsString(first) || !m->has_value)
 		return errf(errbuf, errlen, SPOOLSHIP_EBADTIME,
 			    "__time must be an ISO-8601 string");
@@ -666,6 +730,16 @@ static int quote_len(const char *s, size_t n)
 	return (int)n;
 }
 
+/* "1700000000" or "1700000000.5": an epoch time written as a string. */
+static int all_digits(const char *s, size_t n)
+{
+	size_t i = 0, dots = 0;
+
+	for (; i < n && (is_digit(s[i]) || (s[i] == '.' && !dots++)); i++)
+		;
+	return n > 0 && i == n && is_digit(s[0]);
+}
+
 /* Parses the __time value at out[vbeg..vend) and rewrites it in the
  * normalised form unless it is written that way already.  Growth is at
  * most 14 bytes ("YYYY-MM-DD" is the shortest accepted form). */
@@ -680,8 +754,9 @@ static int normalise_time(struct mini *m, int64_t *ms, char *errbuf,
 	if (validate_time_parse(v, vlen, ms) != 0) {
 		q = quote_len(v, vlen);
 		return errf(errbuf, errlen, SPOOLSHIP_EBADTIME,
-			    "__time '%.*s%s' is not an ISO-8601 time", q, v,
-			    (size_t)q < vlen ? "..." : "");
+			    "__time '%.*s%s' is not an ISO-8601 time%s", q, v,
+			    (size_t)q < vlen ? "..." : "",
+			    all_digits(v, vlen) ? HINT_EPOCH : "");
 	}
 	validate_time_format(*ms, norm + 1);
 	if (vlen == VALIDATE_TIME_LEN &&
@@ -722,7 +797,7 @@ static int take_time(const cJSON *root, struct mini *m,
 		return err;
 	if (!o->fill_time)
 		return errf(errbuf, errlen, SPOOLSHIP_ENOTIME,
-			    "missing __time");
+			    "missing __time" HINT_FILL);
 	fill_time(m, o->now_ms);
 	*ms = o->now_ms;
 	return 0;

@@ -8,6 +8,7 @@
  * SPOOLSHIP_REGEN_DOCS=1 rewrites config.example.ini and the generated
  * block of docs/configuration.md from the table instead of comparing.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "testutil.h"
 
 #include <errno.h>
@@ -1089,6 +1090,34 @@ static void test_docs_in_sync(void **state)
 	free(docs);
 }
 
+/* A relative file name in the file is taken from the file's directory,
+ * made absolute; the default spool path from the working directory. */
+static void test_relative_paths(void **state)
+{
+	struct fixture *f = *state;
+	char *dir = realpath(f->dir, NULL), *cwd = realpath(".", NULL);
+	char want[4400];
+
+	assert_non_null(dir);
+	assert_non_null(cwd);
+	assert_int_equal(load(f, "[spool]\npath = ././/sp\n"
+			      "[run]\npid_file = run/x.pid\n"), 0);
+	snprintf(want, sizeof(want), "%s/sp", dir);
+	assert_string_equal(f->c.spool.path, want);
+	snprintf(want, sizeof(want), "%s/run/x.pid", dir);
+	assert_string_equal(f->c.run.pid_file, want);
+	assert_int_equal(load(f, "[spool]\npath = .\n"), 0);
+	assert_string_equal(f->c.spool.path, dir);
+	assert_int_equal(load(f, "[spool]\npath = /abs/sp\n"), 0);
+	assert_string_equal(f->c.spool.path, "/abs/sp");
+	assert_string_equal(f->c.run.pid_file, "");
+	assert_int_equal(load(f, "[spool]\nsync = full\n"), 0);
+	snprintf(want, sizeof(want), "%s/spool", cwd);
+	assert_string_equal(f->c.spool.path, want);
+	free(dir);
+	free(cwd);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1113,6 +1142,7 @@ int main(void)
 		T(test_listen_rules),
 		T(test_cross_checks),
 		T(test_configured_secret_masked),
+		T(test_relative_paths),
 		cmocka_unit_test(test_example_in_sync),
 		cmocka_unit_test(test_docs_in_sync),
 	};

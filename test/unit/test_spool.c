@@ -176,6 +176,24 @@ static void test_append_many_rejects(void **state)
 	spoolship_stats_free(&st);
 }
 
+/* The library's errbuf carries validation's hints, in the words append
+ * and the ingest endpoint print (0021-hints). */
+static void test_append_errbuf_hints(void **state)
+{
+	struct fixture *f = *state;
+	char why[256];
+
+	open_with(f, NULL);
+	assert_int_equal(spoolship_append(f->s, "t", "{\"a\":1}", 7, why,
+					  sizeof(why)), SPOOLSHIP_ENOTIME);
+	assert_string_equal(why, "missing __time (add it, or use "
+			    "--fill-time / [spool] fill_time)");
+	assert_int_equal(spoolship_append(f->s, "t", "[{}]", 4, why,
+					  sizeof(why)), SPOOLSHIP_ENOTOBJECT);
+	assert_string_equal(why, "event is an array, not an object; send "
+			    "NDJSON: one object per line");
+}
+
 static void test_batch_bounds(void **state)
 {
 	struct fixture *f = *state;
@@ -616,6 +634,7 @@ int main(void)
 		T(test_newer_format_refused),
 		T(test_append_and_stats),
 		T(test_append_many_rejects),
+		T(test_append_errbuf_hints),
 		T(test_batch_bounds),
 		T(test_delete_ranges),
 		T(test_dead_move),

@@ -302,7 +302,7 @@ static void test_numeric_time(void **state)
 {
 	(void)state;
 	expect_fail("{\"__time\":1710072000000}", SPOOLSHIP_EBADTIME,
-		    "__time must be an ISO-8601 string");
+		    "__time is a number, an ISO-8601 string expected");
 	expect_fail("{\"__time\":null}", SPOOLSHIP_EBADTIME,
 		    "must be an ISO-8601 string");
 	expect_fail("{\"__time\":{\"t\":\"2024-03-10\"}}", SPOOLSHIP_EBADTIME,
@@ -370,7 +370,8 @@ static void test_missing_time(void **state)
 
 	(void)state;
 	assert_int_equal(r.rc, SPOOLSHIP_ENOTIME);
-	assert_string_equal(r.err, "missing __time");
+	assert_string_equal(r.err, "missing __time (add it, or use "
+			    "--fill-time / [spool] fill_time)");
 	expect_fail("{}", SPOOLSHIP_ENOTIME, "missing __time");
 	expect_fail("{\"__Time\":\"2024-03-10\"}", SPOOLSHIP_ENOTIME, NULL);
 }
@@ -648,13 +649,59 @@ static void test_not_object(void **state)
 
 	(void)state;
 	assert_int_equal(r.rc, SPOOLSHIP_ENOTOBJECT);
-	assert_string_equal(r.err, "event is an array, not an object");
+	assert_string_equal(r.err, "event is an array, not an object; send "
+			    "NDJSON: one object per line");
 	expect_fail("\"2024-03-10\"", SPOOLSHIP_ENOTOBJECT,
 		    "event is a string");
 	expect_fail(" 42 ", SPOOLSHIP_ENOTOBJECT, "event is a number");
 	expect_fail("true", SPOOLSHIP_ENOTOBJECT, "event is a boolean");
 	expect_fail("null", SPOOLSHIP_ENOTOBJECT, "event is null");
 	expect_fail("[]", SPOOLSHIP_ENOTOBJECT, "array");
+}
+
+/* The usual mistakes get a hint that says what to do, in the one
+ * message every door reports (issue 14). */
+static void test_hints(void **state)
+{
+	static const char ndjson[] = "send NDJSON: one object per line";
+	static const char epoch[] = "; for converting epoch times see "
+		"\"Event times\" in spoolship(1) or docs/cli.md";
+	struct res r;
+
+	(void)state;
+	/* a pretty-printed object arrives one line at a time */
+	r = run("{");
+	assert_string_equal(r.err, "not valid JSON near byte 0; a line of "
+			    "just '{' is pretty-printed JSON: send NDJSON: "
+			    "one object per line");
+	expect_fail("  }\r", SPOOLSHIP_EJSON, "just '}' is pretty-printed");
+	expect_fail("[", SPOOLSHIP_EJSON, ndjson);
+	expect_fail("  \"user\": \"a\",", SPOOLSHIP_EJSON, ndjson);
+	expect_fail("{\"__time\":\"2024-03-10\"},", SPOOLSHIP_EJSON, ndjson);
+	expect_fail("[{\"__time\":\"2024-03-10\"}]", SPOOLSHIP_ENOTOBJECT,
+		    ndjson);
+	/* not guessed: a line that is merely broken */
+	r = run("{\"__time\":\"2024-03-10\", \"a\": x}");
+	assert_null(strstr(r.err, "NDJSON"));
+	assert_null(strstr(r.err, "quotes"));
+	/* single quotes, in a key or a value */
+	r = run("{'__time': '2024-03-10'}");
+	assert_string_equal(r.err, "not valid JSON near byte 2; JSON strings "
+			    "take double quotes, not single");
+	expect_fail("{\"__time\":'2024-03-10'}", SPOOLSHIP_EJSON,
+		    "double quotes");
+	/* epoch times, as a number or a string of digits */
+	r = run("{\"__time\":1710072000000}");
+	assert_int_equal(r.rc, SPOOLSHIP_EBADTIME);
+	assert_non_null(strstr(r.err, "(e.g. 2022-04-16T00:46:58.771Z)"));
+	assert_non_null(strstr(r.err, epoch));
+	r = run("{\"__time\":\"1710072000.5\"}");
+	assert_string_equal(r.err, "__time '1710072000.5' is not an ISO-8601 "
+			    "time; for converting epoch times see \"Event "
+			    "times\" in spoolship(1) or docs/cli.md");
+	r = run("{\"__time\":\"yesterday\"}");
+	assert_null(strstr(r.err, "epoch"));
+	expect_fail("{\"a\":1}", SPOOLSHIP_ENOTIME, "--fill-time");
 }
 
 static void test_empty_event(void **state)
@@ -1033,6 +1080,7 @@ int main(void)
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_growth_within_slack),
 		cmocka_unit_test(test_line_framing),
+		cmocka_unit_test(test_hints),
 		cmocka_unit_test(test_library_default_window),
 	};
 
