@@ -1035,8 +1035,8 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 		sh->pause_until = now + pause;
 		sh->c.rate_limited++;
 		log_warn(sh->log, "rate limited, pausing all sending "
-			 "table=%s status=%d pause_ms=%lld dest=%s", st->name,
-			 status, (long long)pause, st->dest);
+			 "table=%s status=%d dest=%s pause_ms=%lld", st->name,
+			 status, st->dest, (long long)pause);
 	}
 	switch (r->action) {
 	case ANSWER_ACK:
