@@ -73,6 +73,8 @@ struct daemon {
 	int lock_fd;               /* DIR/ship.lock, held while we run */
 	struct notify notify;      /* sd_notify: READY, WATCHDOG, STATUS */
 	char pid_path[4096];       /* the pid file we wrote, "" for none */
+	int64_t progress_from;     /* monotonic ms of the last progress */
+	uint64_t progress_shipped; /* events_shipped then */
 };
 
 static int url_for(void *arg, const char *stream, char *out, size_t len)
@@ -325,6 +327,34 @@ static int until_empty_exit(struct daemon *d, int ex)
 	return EXIT_PENDING;
 }
 
+/* [log] progress_interval: one line a period while there is work, so
+ * that the log answers "is it working?"; none while idle. */
+static void progress(struct daemon *d)
+{
+	int64_t now = clock_mono_ms(), every = d->cfg.log.progress_interval_ms;
+	uint64_t total = ship_counters(d->sh)->events_shipped, shipped;
+	uint64_t pending = 0;
+	struct spoolship_stats st;
+
+	if (every <= 0 || now - d->progress_from < every)
+		return;
+	shipped = total - d->progress_shipped;
+	if (spoolship_spool_stats(d->spool, &st) == 0) {
+		pending = st.pending_events;
+		spoolship_stats_free(&st);
+	}
+	if (shipped > 0 || pending > 0)
+		log_info(&d->log, "progress shipped=%llu pending=%llu "
+			 "events_per_s=%.1f in_flight=%u shipped_total=%llu",
+			 (unsigned long long)shipped,
+			 (unsigned long long)pending,
+			 (double)shipped * 1000.0 / (double)(now -
+							    d->progress_from),
+			 ship_in_flight(d->sh), (unsigned long long)total);
+	d->progress_from = now;
+	d->progress_shipped = total;
+}
+
 static int run_loop(struct daemon *d)
 {
 	int rc = 0;
@@ -339,6 +369,7 @@ static int run_loop(struct daemon *d)
 		rc = ship_step(d->sh, notify_wait_ms(&d->notify, 250));
 		/* A copy for /metrics; never waits for the server. */
 		metrics_publish(d->metrics, ship_counters(d->sh));
+		progress(d);
 		if (rc != 0) {
 			log_error(&d->log, "stopping on a fatal error: %s",
 				  ship_counters(d->sh)->last_error);
@@ -354,6 +385,21 @@ static int run_loop(struct daemon *d)
 	notify_stopping(&d->notify);
 	drain(d);
 	return until_empty_exit(d, rc == 0 ? EXIT_OK : EXIT_ERROR);
+}
+
+/* The first line: which spool (its absolute path, whatever the config
+ * says: a relative one depends on the working directory) ships where
+ * (the url as failure lines name it: no user, password or query). */
+static void log_start(struct daemon *d)
+{
+	char *abs = realpath(d->cfg.spool.path, NULL);
+	char dest[2048];
+
+	log_url_dest(d->cfg.ship.url, dest, sizeof(dest));
+	log_info(&d->log, "shipping spool=%s url=%s progress_interval_ms=%lld",
+		 abs != NULL ? abs : d->cfg.spool.path, dest,
+		 (long long)d->cfg.log.progress_interval_ms);
+	free(abs);
 }
 
 static void run_usage(void)
@@ -469,8 +515,8 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 		if (timeout_ms > 0)
 			d.until_ms = clock_mono_ms() + timeout_ms;
 		running = d.sh;
-		log_info(&d.log, "shipping spool=%s url=%s", d.cfg.spool.path,
-			 d.cfg.ship.url);
+		d.progress_from = clock_mono_ms();
+		log_start(&d);
 		notify_ready(&d.notify, "shipping");
 		ex = run_loop(&d);
 		running = NULL;

@@ -241,6 +241,12 @@ static const struct config_option options[] = {
 	     "text: '2026-11-25T21:00:00.123Z warn  message key=value'. json: "
 	     "one object per line with ts, level, msg and each key=value "
 	     "field as a string."),
+	DUR("log", "progress_interval", "60s", 0, 1 * DAY,
+	    log.progress_interval_ms,
+	    "Period of the info line 'progress shipped=N pending=N "
+	    "events_per_s=X in_flight=N' while there is work (events pending "
+	    "or shipped in the period); nothing while idle. 0 turns it "
+	    "off."),
 
 	STR("ingest", "listen", "", ingest.listen, 0,
 	    "Address of the endpoint, HOST:PORT ([::1]:PORT for IPv6; port 0 "

@@ -135,6 +135,7 @@ struct config {
 	struct {
 		int level;             /* enum log_level (log.h) */
 		int format;            /* enum config_log_format */
+		int64_t progress_interval_ms; /* 0: no progress lines */
 	} log;
 	struct {
 		char *listen;          /* host:port, "" = off */

@@ -23,6 +23,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cjson/cJSON.h>
+
 #include "clock.h"
 #include "listen_addr.h"
 #include "spool.h"
@@ -45,6 +47,8 @@
 				* answer: a client writing it all first
 				* then reads the answer */
 #define LIMIT_LOG_MS 10000     /* "connection limit reached" warnings */
+#define REFUSED_LOG_BURST 10   /* "request refused" lines per ... */
+#define REFUSED_LOG_MS 10000   /* ... this long, then counted only */
 #define DIGEST_LEN 32
 
 /* ---- types -------------------------------------------------------------- */
@@ -135,6 +139,7 @@ struct ingest {
 	_Atomic uint64_t requests, accepted, rejected, commits, cut_off;
 	_Atomic int running;        /* MHD started: its messages are debug */
 	_Atomic int64_t next_limit_log;
+	struct log_limit refused_log; /* "ingest request refused" lines */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -392,12 +397,15 @@ static void probe(struct ingest *ig, int was, size_t bytes)
 	health_set(ig, rc == PROBE_FITS ? 0 : rc, bytes);
 }
 
+static void refused_summary(struct ingest *ig, int64_t now);
+
 static void cron(struct ingest *ig, int64_t now)
 {
 	size_t bytes;
 	int rc;
 
 	conns_sweep(ig, now);
+	refused_summary(ig, now);
 	pthread_mutex_lock(&ig->mu);
 	rc = ig->health_rc;
 	bytes = ig->probe_bytes;
@@ -616,6 +624,80 @@ static void set_health_answer(struct ireq *r)
 	strbuf_str(&r->msg, "}");
 }
 
+/* "ADDR:PORT" of the client (IPv6 in brackets), "-" when unknown. */
+static void client_of(struct MHD_Connection *c, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+	socklen_t sl = sa != NULL && sa->sa_family == AF_INET6 ?
+		sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	if (sa == NULL || getnameinfo(sa, sl, host, sizeof(host), port,
+				      sizeof(port),
+				      NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(out, len, "-");
+	else
+		snprintf(out, len, sa->sa_family == AF_INET6 ? "[%s]:%s"
+							     : "%s:%s",
+			 host, port);
+}
+
+/* Why r was refused, from its answer: the message, and for bad events
+ * the first one named (the client got them all). */
+static void refused_reason(const struct ireq *r, char *out, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength(r->msg.p, r->msg.len);
+	const cJSON *m = cJSON_GetObjectItem(j, "message");
+	const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "errors"),
+					    0);
+	const cJSON *line = cJSON_GetObjectItem(e, "line");
+	const cJSON *why = cJSON_GetObjectItem(e, "error");
+
+	if (cJSON_IsString(m) && cJSON_IsNumber(line) && cJSON_IsString(why))
+		snprintf(out, len, "%s; line %.0f: %s", m->valuestring,
+			 line->valuedouble, why->valuestring);
+	else if (cJSON_IsString(m))
+		snprintf(out, len, "%s", m->valuestring);
+	else
+		snprintf(out, len, "-");
+	cJSON_Delete(j);
+}
+
+/*
+ * A refused request (4xx, 5xx) at info: who, what and why, so that an
+ * operator sees what a client was told.  A client can send refusals as
+ * fast as it likes: REFUSED_LOG_BURST lines per REFUSED_LOG_MS, the
+ * others counted (suppressed=N on the next line, or refused_summary()).
+ */
+static void log_refused(struct ireq *r)
+{
+	char client[NI_MAXHOST + NI_MAXSERV + 4], why[320], q[1300];
+	uint64_t held;
+
+	if (r->status < 400 || r->route == R_HEALTH ||
+	    !log_limit_take(&r->ig->refused_log, clock_mono_ms(), 0, &held))
+		return;
+	client_of(r->conn, client, sizeof(client));
+	refused_reason(r, why, sizeof(why));
+	log_quote(why, q, sizeof(q));
+	log_info(r->ig->log, "ingest request refused client=%s status=%u "
+		 "reason=%s table=%s suppressed=%llu", client, r->status, q,
+		 r->stream[0] ? r->stream : "-", (unsigned long long)held);
+}
+
+/* Refusals held back by the rate limit, once a line may go again. */
+static void refused_summary(struct ingest *ig, int64_t now)
+{
+	uint64_t held;
+
+	if (log_limit_take(&ig->refused_log, now, 1, &held))
+		log_info(ig->log, "ingest requests refused without a line "
+			 "of their own suppressed=%llu period_ms=%d",
+			 (unsigned long long)held, REFUSED_LOG_MS);
+}
+
 static void log_request(struct ireq *r)
 {
 	if (r->route != R_EVENTS)
@@ -659,6 +741,7 @@ static enum MHD_Result deliver(struct ireq *r)
 	ret = MHD_queue_response(r->conn, r->status, rsp);
 	MHD_destroy_response(rsp);
 	log_request(r);
+	log_refused(r);
 	return ret;
 }
 
@@ -1400,6 +1483,7 @@ static void ingest_free(struct ingest *ig)
 	pthread_cond_destroy(&ig->cv);
 	pthread_mutex_destroy(&ig->mu);
 	pthread_mutex_destroy(&ig->cmu);
+	log_limit_fini(&ig->refused_log);
 	OPENSSL_cleanse(ig->token_digest, sizeof(ig->token_digest));
 	free(ig);
 }
@@ -1413,6 +1497,7 @@ static struct ingest *ingest_alloc(void)
 		return NULL;
 	pthread_mutex_init(&ig->mu, NULL);
 	pthread_mutex_init(&ig->cmu, NULL);
+	log_limit_init(&ig->refused_log, REFUSED_LOG_BURST, REFUSED_LOG_MS);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&ig->cv, &ca);

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "log.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -668,4 +669,100 @@ void log_emit(struct logger *lg, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vemit(lg, level, fmt, ap);
 	va_end(ap);
+}
+
+/* ---- destinations and rate limits -------------------------------------- */
+
+/* One part of u into out at *n; 0 or SPOOLSHIP_EINVAL (cut or missing). */
+static int url_part(CURLU *u, CURLUPart part, unsigned flags,
+		    const char *before, char *out, size_t outlen, size_t *n)
+{
+	char *v = NULL;
+	int k, rc = 0;
+
+	if (curl_url_get(u, part, &v, flags) != CURLUE_OK)
+		return SPOOLSHIP_EINVAL;
+	k = snprintf(out + *n, outlen - *n, "%s%s", before, v);
+	if (k < 0 || (size_t)k >= outlen - *n) {
+		*n = outlen - 1;
+		rc = SPOOLSHIP_EINVAL;
+	} else {
+		*n += (size_t)k;
+	}
+	curl_free(v);
+	return rc;
+}
+
+int log_url_dest(const char *url, char *out, size_t outlen)
+{
+	CURLU *u;
+	size_t n = 0;
+	int rc;
+
+	if (outlen == 0)
+		return SPOOLSHIP_EINVAL;
+	out[0] = '\0';
+	u = curl_url();
+	if (u == NULL || url == NULL ||
+	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+		curl_url_cleanup(u);
+		snprintf(out, outlen, "-");
+		return SPOOLSHIP_EINVAL;
+	}
+	/* Part by part, never the whole URL: user, password, query and
+	 * fragment are left out by construction. */
+	rc = url_part(u, CURLUPART_SCHEME, 0, "", out, outlen, &n);
+	if (rc == 0)
+		rc = url_part(u, CURLUPART_HOST, 0, "://", out, outlen, &n);
+	if (rc == 0)
+		rc = url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT, ":", out,
+			      outlen, &n);
+	if (rc == 0)
+		rc = url_part(u, CURLUPART_PATH, 0, "", out, outlen, &n);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int log_limit_init(struct log_limit *l, unsigned burst, int64_t period_ms)
+{
+	memset(l, 0, sizeof(*l));
+	l->burst = burst > 0 ? burst : 1;
+	l->tokens = l->burst;
+	l->period_ms = period_ms > 0 ? period_ms : 1;
+	l->last_ms = clock_mono_ms();
+	return -pthread_mutex_init(&l->mu, NULL);
+}
+
+void log_limit_fini(struct log_limit *l)
+{
+	pthread_mutex_destroy(&l->mu);
+}
+
+int log_limit_take(struct log_limit *l, int64_t now_ms, int only_held,
+		   uint64_t *suppressed)
+{
+	int go = 0;
+
+	pthread_mutex_lock(&l->mu);
+	if (now_ms > l->last_ms) {
+		l->tokens += (double)(now_ms - l->last_ms) * l->burst /
+			     (double)l->period_ms;
+		if (l->tokens > l->burst)
+			l->tokens = l->burst;
+		l->last_ms = now_ms;
+	}
+	if (only_held && l->suppressed == 0) {
+		pthread_mutex_unlock(&l->mu);
+		return 0;
+	}
+	if (l->tokens >= 1.0) {
+		l->tokens -= 1.0;
+		*suppressed = l->suppressed;
+		l->suppressed = 0;
+		go = 1;
+	} else if (!only_held) {
+		l->suppressed++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return go;
 }

@@ -114,6 +114,47 @@ int log_redact(struct logger *lg, const char *in, char *out, size_t outlen);
 int log_quote(const char *s, char *out, size_t outlen);
 
 /*
+ * The destination of a request as a log value: scheme://host:port/path
+ * of url, without user, password, query or fragment (a secret or a
+ * signature may sit there), the port always written (the default one
+ * too), so that a refused connection names host and port.  Written to
+ * out (always NUL-terminated when outlen > 0).  Returns 0, or
+ * SPOOLSHIP_EINVAL when url does not parse (out is then "-") or out is
+ * too small (out is then cut).
+ */
+int log_url_dest(const char *url, char *out, size_t outlen);
+
+/*
+ * A rate limit for a line that outside input can repeat at will (a
+ * refused request): a token bucket of burst lines, refilled at burst
+ * lines per period_ms.  Lines held back are counted; the next line let
+ * through reports how many (the caller adds suppressed=N), so a flood
+ * costs a few lines and one count instead of the disk.  Thread-safe.
+ */
+struct log_limit {
+	pthread_mutex_t mu;
+	double tokens;
+	double burst;
+	int64_t period_ms;
+	int64_t last_ms;         /* monotonic ms of the last refill */
+	uint64_t suppressed;     /* held back since the last line out */
+};
+
+/* Full bucket.  Returns 0 or -errno of pthread_mutex_init. */
+int log_limit_init(struct log_limit *l, unsigned burst, int64_t period_ms);
+void log_limit_fini(struct log_limit *l);
+
+/*
+ * One line wants out at now_ms (monotonic).  Returns 1 when it may be
+ * written: *suppressed then gets the lines held back before it (and the
+ * count restarts); 0 when it is held back (counted).  With only_held,
+ * a line goes only when something was held back (a summary from a
+ * timer: "N lines were not written"), and nothing is counted when not.
+ */
+int log_limit_take(struct log_limit *l, int64_t now_ms, int only_held,
+		   uint64_t *suppressed);
+
+/*
  * Formats one line and writes it with a single write under flockfile(), so
  * lines of concurrent threads never interleave.  fmt is a printf format
  * whose result is "message words key=value key=value ...": the tail starts

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@
 #define PROBE_MS 1000
 #define PROBE_JITTER_MS 100    /* +- */
 #define PROBE_LOG_EVERY 60     /* failed probes per "still" line */
+#define LOG_BODY_MAX 256       /* bytes of an answer body in a log line */
+#define TAIL_MAX 2048          /* the dest/body/curl tail of a line */
 
 struct sstream;
 
@@ -68,6 +71,7 @@ struct sstream {
 	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
 	uint32_t id;
 	char url[URL_MAX];
+	char dest[URL_MAX];        /* url as logged: no user, no query */
 	int url_ok;
 	uint64_t read_seq;         /* last sequence handed to a batch */
 	uint64_t sweep_seq;        /* where the age-out sweep goes on */
@@ -80,6 +84,10 @@ struct sstream {
 	 * clock does (append times are wall-clock times). */
 	uint64_t linger_seq;
 	int64_t linger_since;
+	/* Failed attempts since the last 2xx, and since when (monotonic
+	 * ms): the "delivery resumed" line says both. */
+	unsigned fails;
+	int64_t fail_since;
 };
 
 struct shipper {
@@ -241,6 +249,17 @@ static struct sstream *stream_by_id(struct shipper *sh, uint32_t id)
 	return NULL;
 }
 
+/* The stream's URL from the template, and how log lines name it. */
+static void stream_url(const struct ship_opts *o, struct sstream *st)
+{
+	st->url_ok = o->url_for(o->url_arg, st->name, st->url,
+				sizeof(st->url)) == 0;
+	if (st->url_ok)
+		log_url_dest(st->url, st->dest, sizeof(st->dest));
+	else
+		snprintf(st->dest, sizeof(st->dest), "-");
+}
+
 static int stream_add(struct shipper *sh, const char *name, uint32_t id)
 {
 	struct sstream *st = calloc(1, sizeof(*st));
@@ -256,8 +275,7 @@ static int stream_add(struct shipper *sh, const char *name, uint32_t id)
 	sh->streams[sh->nstreams++] = st;
 	snprintf(st->name, sizeof(st->name), "%s", name);
 	st->id = id;
-	st->url_ok = sh->o.url_for(sh->o.url_arg, name, st->url,
-				   sizeof(st->url)) == 0;
+	stream_url(&sh->o, st);
 	if (!st->url_ok)
 		log_error(sh->log, "no valid URL for stream, its events are "
 			  "kept table=%s", name);
@@ -808,9 +826,9 @@ static int to_dead(struct shipper *sh, struct sbatch *sb, unsigned reason)
 	else
 		sh->c.dead_rejected += moved;
 	log_warn(sh->log, "event refused alone, moved to the dead store "
-		 "table=%s seq=%llu status=%d reason=%s body=%s", sb->st->name,
-		 (unsigned long long)seq, sb->ans.http_status,
-		 dead_reason_name(reason), q);
+		 "table=%s seq=%llu status=%d reason=%s body=%s dest=%s",
+		 sb->st->name, (unsigned long long)seq, sb->ans.http_status,
+		 dead_reason_name(reason), q, sb->st->dest);
 	return 0;
 }
 
@@ -860,10 +878,78 @@ static void note_error(struct shipper *sh, const struct sbatch *sb,
 {
 	char e[sizeof(sh->c.last_error) + 320];
 
-	snprintf(e, sizeof(e), "%s: %s (status %d, %s)", sb->st->name,
-		 r->word, sb->ans.http_status,
-		 curl_easy_strerror(sb->ans.curl_code));
+	if (sb->ans.curl_code != CURLE_OK)
+		snprintf(e, sizeof(e), "%s: %s (status %d, %s)", sb->st->name,
+			 r->word, sb->ans.http_status,
+			 curl_easy_strerror(sb->ans.curl_code));
+	else
+		snprintf(e, sizeof(e), "%s: %s (status %d)", sb->st->name,
+			 r->word, sb->ans.http_status);
 	set_error(sh, e);
+}
+
+static void tail_add(char *out, size_t len, size_t *n, const char *fmt, ...)
+	LOG_PRINTF(4, 5);
+
+/* Appends to out at *n; what does not fit is cut, the line still goes. */
+static void tail_add(char *out, size_t len, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (*n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(out + *n, len - *n, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		*n += (size_t)k < len - *n ? (size_t)k : len - *n - 1;
+}
+
+/*
+ * The tail of every failure and alarm line: where the request went
+ * (scheme, host, port and path; never a user, a password or a query
+ * string, where secrets and signatures sit), an excerpt of the answer's
+ * body, and curl's word only when curl itself failed.
+ */
+static void fail_tail(const struct sbatch *sb, char *out, size_t len)
+{
+	char ex[LOG_BODY_MAX], q[LOG_BODY_MAX * 4 + 8];
+	size_t n = 0;
+
+	out[0] = '\0';
+	tail_add(out, len, &n, " dest=%s", sb->st->dest);
+	if (sb->resp_len > 0) {
+		answer_excerpt(sb->resp, sb->resp_len, ex, sizeof(ex));
+		log_quote(ex, q, sizeof(q));
+		tail_add(out, len, &n, " body=%s", q);
+	}
+	if (sb->ans.curl_code != CURLE_OK)
+		tail_add(out, len, &n, " curl=\"%s\"",
+			 curl_easy_strerror(sb->ans.curl_code));
+}
+
+/* A failed attempt of st: no answer, a 5xx, a 429, an alarm (not a
+ * bisection or a token refresh, which are how things work). */
+static void failed(struct sstream *st, int64_t now)
+{
+	if (st->fails++ == 0)
+		st->fail_since = now;
+}
+
+/* The first 2xx of st after failed attempts, whatever they were: one
+ * line says how many and for how long (one mechanism for the end of an
+ * outage, of a 5xx spell, of a 429 pause and of an alarm). */
+static void delivered(struct shipper *sh, struct sstream *st, int status,
+		      int64_t now)
+{
+	if (st->fails == 0)
+		return;
+	log_info(sh->log, "delivery resumed after failures table=%s "
+		 "attempts=%u down_ms=%lld status=%d dest=%s", st->name,
+		 st->fails, (long long)(now - st->fail_since), status,
+		 st->dest);
+	st->fails = 0;
 }
 
 /* By class, and by code in the first free or matching by_code row. */
@@ -890,37 +976,36 @@ static void unanswered(struct shipper *sh, struct sbatch *sb,
 {
 	int64_t d = PROBE_MS - PROBE_JITTER_MS +
 		    (int64_t)(rnd(sh) % (2 * PROBE_JITTER_MS + 1));
+	char tail[TAIL_MAX];
 
 	note_error(sh, sb, r);
+	failed(sb->st, now);
+	fail_tail(sb, tail, sizeof(tail));
 	if (!sh->probing) {
 		sh->probing = 1;
 		sh->probe_since = now;
 		sh->probe_fails = 0;
 		log_warn(sh->log, "destination unreachable, probing one "
-			 "request at a time table=%s answer=%s curl=\"%s\" "
-			 "interval_ms=%d", sb->st->name, r->word,
-			 curl_easy_strerror(sb->ans.curl_code), PROBE_MS);
+			 "request at a time table=%s answer=%s "
+			 "interval_ms=%d%s", sb->st->name, r->word, PROBE_MS,
+			 tail);
 	}
 	sh->probe_fails++;
 	sh->probe_next = now + d;
 	if (sh->probe_fails % PROBE_LOG_EVERY == 0)
 		log_warn(sh->log, "destination still unreachable, probing "
-			 "table=%s answer=%s attempts=%u down_ms=%lld",
+			 "table=%s answer=%s attempts=%u down_ms=%lld%s",
 			 sb->st->name, r->word, sh->probe_fails,
-			 (long long)(now - sh->probe_since));
+			 (long long)(now - sh->probe_since), tail);
 	retry_later(sb, 0);
 }
 
 /* An answer arrived while probing: the destination is back, every
- * stream may fill the whole in-flight window again at once. */
-static void answered(struct shipper *sh, int status, int64_t now)
+ * stream may fill the whole in-flight window again at once.  The
+ * first 2xx of each stream says so (delivered()). */
+static void answered(struct shipper *sh)
 {
-	if (!sh->probing)
-		return;
 	sh->probing = 0;
-	log_info(sh->log, "delivery resumed, the destination answers again "
-		 "attempts=%u down_ms=%lld status=%d", sh->probe_fails,
-		 (long long)(now - sh->probe_since), status);
 }
 
 static void on_answer(struct shipper *sh, struct sbatch *sb)
@@ -931,6 +1016,7 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 	int64_t pause = answer_pause_ms(&sb->ans, clock_wall_ms());
 	int status = sb->ans.http_status;
 	uint64_t delay;
+	char tail[TAIL_MAX];
 
 	if (sb->ans.curl_code != CURLE_OK)
 		sh->c.transport_errors++;
@@ -944,16 +1030,17 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 		unanswered(sh, sb, r, now);
 		return;
 	}
-	answered(sh, status, now);
+	answered(sh);
 	if (pause > 0 && now + pause > sh->pause_until) {
 		sh->pause_until = now + pause;
 		sh->c.rate_limited++;
 		log_warn(sh->log, "rate limited, pausing all sending "
-			 "table=%s status=%d pause_ms=%lld", st->name, status,
-			 (long long)pause);
+			 "table=%s status=%d dest=%s pause_ms=%lld", st->name,
+			 status, st->dest, (long long)pause);
 	}
 	switch (r->action) {
 	case ANSWER_ACK:
+		delivered(sh, st, status, now);
 		ack(sh, sb);
 		batch_free(sb);
 		return;
@@ -969,13 +1056,15 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 		    sh->auth.rejected(sh->auth.arg, sb->auth_gen)) {
 			sh->c.alarms++;
 			sh->c.alarms_credentials++;
+			failed(st, now);
+			fail_tail(sb, tail, sizeof(tail));
 			set_error(sh, "credentials refused right after a "
 				      "refresh");
 			log_error(sh->log, "credentials alarm: refused right "
 				  "after a refresh; backing off, data kept "
-				  "table=%s status=%d backoff_ms=%lld",
+				  "table=%s status=%d backoff_ms=%lld%s",
 				  st->name, status,
-				  (long long)sh->o.alarm_backoff_ms);
+				  (long long)sh->o.alarm_backoff_ms, tail);
 			st->paused_until = now + sh->o.alarm_backoff_ms;
 		}
 		retry_later(sb, 0);
@@ -983,18 +1072,20 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 	case ANSWER_ALARM:
 	case ANSWER_FATAL:
 		sh->c.alarms++;
+		failed(st, now);
 		note_error(sh, sb, r);
+		fail_tail(sb, tail, sizeof(tail));
 		log_error(sh->log, "destination alarm, backing off, data kept "
-			  "table=%s status=%d answer=%s curl=\"%s\" "
-			  "backoff_ms=%lld", st->name, status, r->word,
-			  curl_easy_strerror(sb->ans.curl_code),
-			  (long long)sh->o.alarm_backoff_ms);
+			  "table=%s status=%d answer=%s backoff_ms=%lld%s",
+			  st->name, status, r->word,
+			  (long long)sh->o.alarm_backoff_ms, tail);
 		st->paused_until = now + sh->o.alarm_backoff_ms;
 		if (r->action == ANSWER_FATAL)
 			sh->fatal = 1;
 		retry_later(sb, sh->o.alarm_backoff_ms);
 		return;
 	case ANSWER_RATE_LIMITED:
+		failed(st, now);
 		retry_later(sb, pause);
 		return;
 	case ANSWER_RETRY:
@@ -1002,12 +1093,13 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 		delay = backoff_full_jitter(st->attempt, sh->o.backoff_min_ms,
 					    sh->o.backoff_max_ms, rnd(sh));
 		st->attempt++;
+		failed(st, now);
 		note_error(sh, sb, r);
+		fail_tail(sb, tail, sizeof(tail));
 		log_warn(sh->log, "request failed, will retry table=%s "
-			 "status=%d answer=%s curl=\"%s\" attempt=%u "
-			 "delay_ms=%llu", st->name, status, r->word,
-			 curl_easy_strerror(sb->ans.curl_code), sb->attempt + 1,
-			 (unsigned long long)delay);
+			 "status=%d answer=%s attempt=%u delay_ms=%llu%s",
+			 st->name, status, r->word, sb->attempt + 1,
+			 (unsigned long long)delay, tail);
 		retry_later(sb, (int64_t)delay);
 		return;
 	}
@@ -1197,12 +1289,8 @@ int ship_set_opts(struct shipper *sh, const struct ship_opts *o)
 	if (!opts_ok(o))
 		return SPOOLSHIP_EINVAL;
 	sh->o = *o;
-	for (size_t i = 0; i < sh->nstreams; i++) {
-		struct sstream *st = sh->streams[i];
-
-		st->url_ok = o->url_for(o->url_arg, st->name, st->url,
-					sizeof(st->url)) == 0;
-	}
+	for (size_t i = 0; i < sh->nstreams; i++)
+		stream_url(o, sh->streams[i]);
 	resume_all(sh);
 	return 0;
 }

@@ -48,7 +48,7 @@ check "refused: probe mode logged" grep -q 'destination unreachable, probing one
 curl -s -X POST "http://127.0.0.1:$MOCK_PORT/control/outage?on=0" >/dev/null
 check "refused: a 2xx within 5 s of the end" wait_for 5 mock_stat_ge by_status.200 2
 check "refused: the backlog delivered" wait_for 20 ids_complete 61 300
-check "refused: resume logged" grep -q 'delivery resumed, the destination answers again attempts=[0-9]' "$T/run.log"
+check "refused: resume logged" grep -q 'delivery resumed after failures table=t attempts=[0-9]' "$T/run.log"
 check "refused: no duplicates" mock_stat_eq duplicates 0
 
 # (b) The mock process stopped for 8 s: refused connections.

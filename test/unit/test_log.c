@@ -395,6 +395,64 @@ static void test_threads_whole_lines(void **state)
 	free(s);
 }
 
+/* A destination as logged: scheme, host, port (the default one too) and
+ * path; never a user, a password, a query or a fragment. */
+static void test_url_dest(void **state)
+{
+	char out[256];
+
+	(void)state;
+	assert_int_equal(log_url_dest("https://u:pw@api.example.com/v1/"
+				      "events/t?sig=SECRET#frag", out,
+				      sizeof(out)), 0);
+	assert_string_equal(out, "https://api.example.com:443/v1/events/t");
+	assert_int_equal(log_url_dest("http://127.0.0.1:9/v1/events/t", out,
+				      sizeof(out)), 0);
+	assert_string_equal(out, "http://127.0.0.1:9/v1/events/t");
+	assert_int_equal(log_url_dest("http://[::1]:8080/x", out,
+				      sizeof(out)), 0);
+	assert_string_equal(out, "http://[::1]:8080/x");
+	/* The url template of the start line. */
+	assert_int_equal(log_url_dest("http://h/v1/events/{table}?k=v", out,
+				      sizeof(out)), 0);
+	assert_string_equal(out, "http://h:80/v1/events/{table}");
+	assert_int_equal(log_url_dest("not a url", out, sizeof(out)),
+			 SPOOLSHIP_EINVAL);
+	assert_string_equal(out, "-");
+	assert_int_equal(log_url_dest("http://host/long/path", out, 12),
+			 SPOOLSHIP_EINVAL);
+	assert_true(strlen(out) < 12);
+}
+
+/* The token bucket: burst lines at once, then one a period/burst; what
+ * was held back is counted and handed to the next line let through, and
+ * a summary (only_held) goes only when something was held back. */
+static void test_limit(void **state)
+{
+	struct log_limit l;
+	uint64_t held = 99;
+	int64_t t = 1000;
+
+	(void)state;
+	assert_int_equal(log_limit_init(&l, 3, 3000), 0);
+	l.last_ms = t;
+	assert_int_equal(log_limit_take(&l, t, 1, &held), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(log_limit_take(&l, t, 0, &held), 1);
+		assert_int_equal(held, 0);
+	}
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(log_limit_take(&l, t + 10, 0, &held), 0);
+	/* One token a second comes back. */
+	assert_int_equal(log_limit_take(&l, t + 500, 1, &held), 0);
+	assert_int_equal(log_limit_take(&l, t + 1000, 1, &held), 1);
+	assert_int_equal(held, 1000);
+	assert_int_equal(log_limit_take(&l, t + 5000, 1, &held), 0);
+	assert_int_equal(log_limit_take(&l, t + 5000, 0, &held), 1);
+	assert_int_equal(held, 0);
+	log_limit_fini(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +481,8 @@ int main(void)
 						cap_teardown),
 		cmocka_unit_test_setup_teardown(test_threads_whole_lines,
 						cap_setup, cap_teardown),
+		cmocka_unit_test(test_url_dest),
+		cmocka_unit_test(test_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
