@@ -7,7 +7,8 @@
 # secret appears nowhere, nor the URL's password or query: the
 # destination shows scheme, host and path.  The state badge follows the
 # destination: "alarm" (credentials refused; a 404), "retrying" (the
-# receiver down), "delivering" (requests in flight), "idle" (all sent);
+# receiver down), "rate-limited" (429 + Retry-After), "delivering"
+# (requests in flight), "idle" (all sent);
 # the last error has its time; the axes' ticks are round (0, 0.5, 1;
 # whole numbers for counts); every counter says "since start" or "spool
 # lifetime".  Skipped when Chromium is not installed.
@@ -270,6 +271,19 @@ check "back: the 5 ids arrive" wait_for 60 ids_complete 700601 5
 gen_events 700700 3 | "$SP" -s "$T/spool" append -t nope 2>/dev/null
 check "a 404: alarm" shows alarm
 check "the 404 is the last error, with its time" sh -c "curl -s '$MURL/status.json' | python3 -c 'import json,sys; d = json.load(sys.stdin); sys.exit(0 if \"404\" in d[\"last_error\"] and d[\"last_error_time\"] else 1)'"
+stop_run
+stop_mock
+# A receiver that answers 429 with Retry-After: 60 to everything.
+MOCK_PORT=""
+start_mock --token tok-0501 --p429 1 --retry-after 60
+write_config "$T/r.ini" "[auth]" "mode = bearer" "token = tok-0501" \
+	"[metrics]" "listen = 127.0.0.1:0"
+: > "$T/run.log"
+start_run "$T/r.ini"
+wait_for 20 grep -q 'metrics listening' "$T/run.log" || { cat "$T/run.log"; exit 1; }
+MPORT=$(sed -n 's/.*metrics listening .*port=\([0-9]*\).*/\1/p' "$T/run.log" | head -n 1)
+MURL="http://127.0.0.1:$MPORT"
+check "a 429 with Retry-After: rate-limited" shows rate-limited
 stop_run
 stop_mock
 finish
