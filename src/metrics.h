@@ -3,8 +3,9 @@
  * (its figures at GET /status.json), served by libmicrohttpd inside
  * `spoolship run` on [metrics] listen.  The shipper's thread only ever
  * publishes a copy of its counters: it never waits for this server.
- * Nothing served here may hold a secret (no URL, no token): table names,
- * status codes and counts only; the last error is redacted.
+ * Nothing served here may hold a secret (no token, the URL only as
+ * metrics_destination()): table names, status codes and counts; the
+ * last error is redacted.
  */
 #ifndef SPOOLSHIP_METRICS_H
 #define SPOOLSHIP_METRICS_H
