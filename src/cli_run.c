@@ -277,6 +277,7 @@ static void reload(struct daemon *d)
 	d->creds.ca_file = d->cfg.tls.ca_file;
 	ship_creds_bind(&d->creds, &d->hooks);
 	metrics_set_max_age(d->metrics, d->cfg.ship.max_age_ms);
+	metrics_set_destination(d->metrics, d->cfg.ship.url);
 	/* The doors (ingest) refuse by the shipper's new window at once. */
 	spool_set_max_age(d->spool,
 			  validate_window_ms(d->cfg.ship.max_age_ms,
@@ -509,6 +510,7 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 	if (ex == EXIT_OK &&
 	    metrics_start(&d.cfg, d.spool, &d.log, &d.metrics) != 0)
 		ex = EXIT_ERROR;
+	metrics_set_ingest(d.metrics, d.ingest);
 	if (ex == EXIT_OK)
 		ex = write_pid(&d);
 	if (ex == EXIT_OK) {
@@ -525,6 +527,7 @@ int cli_run(struct cli_common *c, int argc, char **argv)
 		log_info(&d.log, "stopped events_shipped=%llu",
 			 (unsigned long long)ship_counters(d.sh)->events_shipped);
 	}
+	metrics_set_ingest(d.metrics, NULL); /* no scrape of a freed one */
 	ingest_stop(d.ingest); /* answers what it holds; before the close */
 	metrics_stop(d.metrics); /* reads the spool: before the close too */
 	ship_free(d.sh);

@@ -106,6 +106,7 @@ struct ireq {
 	size_t bad;
 	struct strbuf errs;     /* entries of the answer's errors array */
 	struct job job;
+	int64_t t0_us;          /* monotonic: when its headers were in */
 };
 
 struct ingest {
@@ -137,6 +138,10 @@ struct ingest {
 	pthread_mutex_t cmu;
 	struct iconn *conns;
 	_Atomic uint64_t requests, accepted, rejected, commits, cut_off;
+	_Atomic uint64_t by_code[INGEST_NCODES + 1];
+	_Atomic uint64_t rejected_by[INGEST_NREASONS];
+	_Atomic uint64_t request_bytes, commit_sum_us;
+	_Atomic uint64_t commit_buckets[INGEST_NBUCKETS + 1];
 	_Atomic int running;        /* MHD started: its messages are debug */
 	_Atomic int64_t next_limit_log;
 	struct log_limit refused_log; /* "ingest request refused" lines */
@@ -180,6 +185,48 @@ static int digest(const char *s, size_t n, unsigned char out[DIGEST_LEN])
 	    len != DIGEST_LEN)
 		return -1;
 	return 0;
+}
+
+const unsigned ingest_codes[INGEST_NCODES] = {
+	200, 400, 401, 404, 405, 411, 413, 415, 417, 500, 503,
+};
+
+/* Stable label values: metrics.md and dashboards name them. */
+const char *const ingest_reasons[INGEST_NREASONS] = {
+	"bad_json", "not_object", "missing_time", "bad_time", "too_old",
+	"too_big", "bad_utf8", "invalid", "reject_all",
+};
+#define REASON_INVALID 7
+#define REASON_REJECT_ALL 8
+
+/* 0.5 ms to 10 s: a commit is a sync (about a millisecond on an SSD) and
+ * a request waits for its group's txn. */
+const uint32_t ingest_bucket_us[INGEST_NBUCKETS] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	500000, 1000000, 2500000, 5000000, 10000000,
+};
+
+/* Index into ingest_reasons of a validation error. */
+static size_t reason_of(int err)
+{
+	switch (err) {
+	case SPOOLSHIP_EJSON: return 0;
+	case SPOOLSHIP_ENOTOBJECT: return 1;
+	case SPOOLSHIP_ENOTIME: return 2;
+	case SPOOLSHIP_EBADTIME: return 3;
+	case SPOOLSHIP_ETOOOLD: return 4;
+	case SPOOLSHIP_ETOOBIG: return 5;
+	case SPOOLSHIP_EUTF8: return 6;
+	default: return REASON_INVALID;
+	}
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Short names of the validation errors, for the answer's "code". */
@@ -698,8 +745,35 @@ static void refused_summary(struct ingest *ig, int64_t now)
 			 (unsigned long long)held, REFUSED_LOG_MS);
 }
 
+/* Every answer by status; an events request's body bytes too. */
+static void count_request(struct ireq *r)
+{
+	size_t i = 0;
+
+	while (i < INGEST_NCODES && ingest_codes[i] != r->status)
+		i++;
+	atomic_fetch_add(&r->ig->by_code[i], 1);
+	if (r->route == R_EVENTS)
+		atomic_fetch_add(&r->ig->request_bytes, r->got);
+}
+
+/* A request whose events are durable: its time since the headers. */
+static void count_commit(struct ireq *r)
+{
+	int64_t us = mono_us() - r->t0_us;
+	size_t i = 0;
+
+	if (us < 0)
+		us = 0;
+	while (i < INGEST_NBUCKETS && (uint64_t)us > ingest_bucket_us[i])
+		i++;
+	atomic_fetch_add(&r->ig->commit_buckets[i], 1);
+	atomic_fetch_add(&r->ig->commit_sum_us, (uint64_t)us);
+}
+
 static void log_request(struct ireq *r)
 {
+	count_request(r);
 	if (r->route != R_EVENTS)
 		return;
 	atomic_fetch_add(&r->ig->requests, 1);
@@ -1096,6 +1170,7 @@ static int gunzip_bounded(const char *in, size_t len, size_t limit,
 static void note_bad(struct ireq *r, size_t line, int err, const char *why)
 {
 	r->bad++;
+	atomic_fetch_add(&r->ig->rejected_by[reason_of(err)], 1);
 	if (r->bad > ERRORS_LISTED)
 		return;
 	strbuf_printf(&r->errs, ",{\"line\":%zu,\"code\":\"%s\",\"error\":",
@@ -1252,6 +1327,7 @@ static int judge_events(struct ireq *r)
 		return -1;
 	}
 	if (r->bad > 0 && (ig->reject_all || r->n == 0)) {
+		atomic_fetch_add(&ig->rejected_by[REASON_REJECT_ALL], r->n);
 		set_bad_answer(r, 0);
 		return -1;
 	}
@@ -1298,6 +1374,7 @@ static void set_commit_answer(struct ireq *r)
 
 	if (rc == 0) {
 		atomic_fetch_add(&r->ig->accepted, r->n);
+		count_commit(r);
 		if (r->bad > 0) {
 			set_bad_answer(r, r->n);
 		} else {
@@ -1353,6 +1430,7 @@ static enum MHD_Result begin(struct ingest *ig, struct MHD_Connection *c,
 		return MHD_NO;
 	r->ig = ig;
 	r->conn = c;
+	r->t0_us = mono_us();
 	*con_cls = r;
 	headers_of(c, &h);
 	if (request_begin(r, &h, url, method))
@@ -1593,6 +1671,16 @@ void ingest_stats(struct ingest *ig, struct ingest_stats *st)
 	st->events_rejected = atomic_load(&ig->rejected);
 	st->commits = atomic_load(&ig->commits);
 	st->cut_off = atomic_load(&ig->cut_off);
+	for (size_t i = 0; i <= INGEST_NCODES; i++)
+		st->by_code[i] = atomic_load(&ig->by_code[i]);
+	for (size_t i = 0; i < INGEST_NREASONS; i++)
+		st->rejected_by[i] = atomic_load(&ig->rejected_by[i]);
+	st->request_bytes = atomic_load(&ig->request_bytes);
+	st->commit_sum_us = atomic_load(&ig->commit_sum_us);
+	for (size_t i = 0; i <= INGEST_NBUCKETS; i++) {
+		st->commit_buckets[i] = atomic_load(&ig->commit_buckets[i]);
+		st->commit_count += st->commit_buckets[i];
+	}
 }
 
 void ingest_stop(struct ingest *ig)

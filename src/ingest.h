@@ -14,13 +14,36 @@
 
 struct ingest;
 
-/* Figures since the start, for logs and tests.  Read by ingest_stats(). */
+/* The statuses counted one by one in ingest_stats.by_code (the row after
+ * them counts any other), the reasons of rejected events (validation's
+ * error classes, then "reject_all": valid events refused with their
+ * request under partial = reject_all), and the upper bounds in
+ * microseconds of the commit-time histogram's buckets (the bucket after
+ * them is +Inf).  For /metrics (docs/metrics.md). */
+#define INGEST_NCODES 11
+#define INGEST_NREASONS 9
+#define INGEST_NBUCKETS 14
+extern const unsigned ingest_codes[INGEST_NCODES];
+extern const char *const ingest_reasons[INGEST_NREASONS];
+extern const uint32_t ingest_bucket_us[INGEST_NBUCKETS];
+
+/* Figures since the start, for logs, metrics and tests.  Read by
+ * ingest_stats(). */
 struct ingest_stats {
 	uint64_t requests;        /* events requests answered */
 	uint64_t events_accepted; /* durable in the spool */
 	uint64_t events_rejected; /* lines refused by validation */
 	uint64_t commits;         /* group txns run */
 	uint64_t cut_off;         /* connections closed by the deadline */
+	/* every request answered (any path), by ingest_codes[]; the last
+	 * row: any other status */
+	uint64_t by_code[INGEST_NCODES + 1];
+	uint64_t rejected_by[INGEST_NREASONS]; /* events, by reason */
+	uint64_t request_bytes;   /* body bytes received, as sent */
+	/* request start (headers in) to its events durable, per request
+	 * that committed: counts per bucket (not cumulative) */
+	uint64_t commit_buckets[INGEST_NBUCKETS + 1];
+	uint64_t commit_sum_us, commit_count;
 };
 
 /*

@@ -53,6 +53,10 @@ struct metrics {
 	int64_t next_sample;       /* monotonic ms */
 	int have_sample;           /* taken, not yet in the ring */
 	struct metrics_sample sample;
+	/* Under mu too, set by the owner's thread with a full lock (at the
+	 * start, a reload and the stop only). */
+	struct ingest *ig;
+	char dest[512];
 };
 
 /* ---- text buffer -------------------------------------------------------- */
@@ -359,6 +363,83 @@ static void write_latency(struct strbuf *b, const struct metrics_view *v)
 	strbuf_printf(b, "\n%s_count %" PRIu64 "\n", n, cum);
 }
 
+/* Microseconds as seconds, without trailing zeros ("0.0025", "10"). */
+static void buf_us(struct strbuf *b, uint64_t us)
+{
+	char frac[8];
+	int n;
+
+	strbuf_printf(b, "%" PRIu64, us / 1000000);
+	if (us % 1000000 == 0)
+		return;
+	snprintf(frac, sizeof(frac), "%06u", (unsigned)(us % 1000000));
+	for (n = 6; frac[n - 1] == '0'; n--)
+		frac[n - 1] = '\0';
+	strbuf_printf(b, ".%s", frac);
+}
+
+static void write_ingest_codes(struct strbuf *b,
+			       const struct ingest_stats *in)
+{
+	family(b, "spoolship_ingest_requests_total", "counter",
+	       "Requests the ingest endpoint answered, by HTTP status; "
+	       "code=\"other\" counts statuses outside the fixed list.");
+	for (size_t i = 0; i < INGEST_NCODES; i++)
+		strbuf_printf(b, "spoolship_ingest_requests_total{code="
+			      "\"%u\"} %" PRIu64 "\n", ingest_codes[i],
+			      in->by_code[i]);
+	if (in->by_code[INGEST_NCODES] > 0)
+		strbuf_printf(b, "spoolship_ingest_requests_total{code="
+			      "\"other\"} %" PRIu64 "\n",
+			      in->by_code[INGEST_NCODES]);
+}
+
+static void write_ingest_commit(struct strbuf *b,
+				const struct ingest_stats *in)
+{
+	const char *n = "spoolship_ingest_commit_seconds";
+	uint64_t cum = 0;
+
+	family(b, n, "histogram",
+	       "Time from an ingest request's headers to its events being "
+	       "durable in the spool, per request that committed.");
+	for (size_t i = 0; i <= INGEST_NBUCKETS; i++) {
+		cum += in->commit_buckets[i];
+		strbuf_printf(b, "%s_bucket{le=\"", n);
+		if (i == INGEST_NBUCKETS)
+			strbuf_str(b, "+Inf");
+		else
+			buf_us(b, ingest_bucket_us[i]);
+		strbuf_printf(b, "\"} %" PRIu64 "\n", cum);
+	}
+	strbuf_printf(b, "%s_sum ", n);
+	buf_us(b, in->commit_sum_us);
+	strbuf_printf(b, "\n%s_count %" PRIu64 "\n", n, cum);
+}
+
+/* The ingest endpoint's figures: this process, since it started. */
+static void write_ingest(struct strbuf *b, const struct metrics_view *v)
+{
+	const struct ingest_stats *in = v->ingest;
+
+	if (in == NULL)
+		return;
+	write_ingest_codes(b, in);
+	family(b, "spoolship_ingest_events_total", "counter",
+	       "Events the ingest endpoint took into the spool "
+	       "(result=\"accepted\") or refused, by reason.");
+	strbuf_printf(b, "spoolship_ingest_events_total{result=\"accepted\"}"
+		      " %" PRIu64 "\n", in->events_accepted);
+	for (size_t i = 0; i < INGEST_NREASONS; i++)
+		strbuf_printf(b, "spoolship_ingest_events_total{result="
+			      "\"rejected\",reason=\"%s\"} %" PRIu64 "\n",
+			      ingest_reasons[i], in->rejected_by[i]);
+	one_u64(b, "spoolship_ingest_request_bytes_total", "counter",
+		"Body bytes of events requests as received (before gunzip).",
+		in->request_bytes);
+	write_ingest_commit(b, in);
+}
+
 static int64_t age_ms(const struct metrics_view *v, int64_t t)
 {
 	return t > 0 && v->now_ms > t ? v->now_ms - t : 0;
@@ -457,6 +538,7 @@ int metrics_write_prometheus(const struct metrics_view *v,
 	write_spool(b, v);
 	write_shipper(b, v);
 	write_latency(b, v);
+	write_ingest(b, v);
 	return b->oom ? -ENOMEM : 0;
 }
 
@@ -603,6 +685,96 @@ static void json_spool(struct strbuf *b, const struct metrics_view *v)
 	strbuf_str(b, ",");
 }
 
+/* A 2xx this recent still counts as delivering when nothing waits. */
+#define RECENT_ACK_MS 10000
+
+const char *metrics_state(const struct metrics_view *v)
+{
+	static const char *const names[] = {
+		[SHIP_STATE_IDLE] = "idle",
+		[SHIP_STATE_DELIVERING] = "delivering",
+		[SHIP_STATE_RETRYING] = "retrying",
+		[SHIP_STATE_RATE_LIMITED] = "rate-limited",
+		[SHIP_STATE_ALARM] = "alarm",
+	};
+	const struct ship_counters *c = v->c;
+
+	if (c == NULL)
+		return "starting";
+	if (c->state > SHIP_STATE_IDLE && c->state <= SHIP_STATE_ALARM)
+		return names[c->state];
+	/* Nothing in flight or in trouble: events waiting (a batch
+	 * lingering) or a 2xx moments ago is still delivering. */
+	if ((v->st != NULL && v->st->pending_events > 0) ||
+	    (c->last_ack_ms > 0 && v->now_ms - c->last_ack_ms < RECENT_ACK_MS))
+		return "delivering";
+	return "idle";
+}
+
+void metrics_destination(const char *url, char *out, size_t len)
+{
+	const char *p = url != NULL ? url : "", *sep = strstr(p, "://");
+	const char *host = sep != NULL ? sep + 3 : p;
+	size_t hl = strcspn(host, "/?#"), sl = sep != NULL ? (size_t)(sep - p)
+							   : 0;
+	const char *at = memchr(host, '@', hl);
+	const char *path = host + hl;
+
+	if (at != NULL) { /* user:password@ */
+		hl -= (size_t)(at + 1 - host);
+		host = at + 1;
+	}
+	snprintf(out, len, "%.*s%s%.*s%.*s", (int)sl, p, sep ? "://" : "",
+		 (int)hl, host, (int)strcspn(path, "?#"), path);
+}
+
+static void json_ingest(struct strbuf *b, const struct ingest_stats *in)
+{
+	strbuf_str(b, "\"ingest\":");
+	if (in == NULL) {
+		strbuf_str(b, "null,");
+		return;
+	}
+	strbuf_printf(b, "{\"requests\":%" PRIu64 ",\"events_accepted\":%"
+		      PRIu64 ",\"events_rejected\":%" PRIu64
+		      ",\"request_bytes\":%" PRIu64 ",\"commit_count\":%"
+		      PRIu64 ",\"commit_sum_s\":", in->requests,
+		      in->events_accepted, in->events_rejected,
+		      in->request_bytes, in->commit_count);
+	buf_us(b, in->commit_sum_us);
+	strbuf_str(b, ",\"by_code\":{");
+	for (size_t i = 0; i <= INGEST_NCODES; i++) {
+		if (i == INGEST_NCODES)
+			strbuf_str(b, ",\"other\":");
+		else
+			strbuf_printf(b, "%s\"%u\":", i ? "," : "",
+				      ingest_codes[i]);
+		strbuf_printf(b, "%" PRIu64, in->by_code[i]);
+	}
+	strbuf_str(b, "}},");
+}
+
+/* The badge, the destination and when the last error happened. */
+static void json_state(struct strbuf *b, const struct metrics_view *v,
+		       const struct ship_counters *c)
+{
+	char when[VALIDATE_TIME_LEN + 1];
+
+	strbuf_str(b, "\"state\":");
+	json_string(b, metrics_state(v));
+	strbuf_str(b, ",\"destination\":");
+	json_string(b, v->destination != NULL ? v->destination : "");
+	if (c->last_error_ms > 0) {
+		validate_time_format(c->last_error_ms, when);
+		strbuf_printf(b, ",\"last_error_ms\":%" PRId64
+			      ",\"last_error_time\":\"%s\",",
+			      c->last_error_ms, when);
+	} else {
+		strbuf_str(b, ",\"last_error_ms\":null,"
+			   "\"last_error_time\":null,");
+	}
+}
+
 int metrics_write_status_json(const struct metrics_view *v,
 			      struct strbuf *b)
 {
@@ -635,6 +807,8 @@ int metrics_write_status_json(const struct metrics_view *v,
 	strbuf_str(b, ",\"last_error\":");
 	json_string(b, err);
 	strbuf_str(b, ",");
+	json_state(b, v, c);
+	json_ingest(b, v->ingest);
 	json_tables(b, v);
 	json_samples(b, v);
 	strbuf_str(b, "}\n");
@@ -694,6 +868,27 @@ void metrics_publish(struct metrics *m, const struct ship_counters *c)
 	pthread_mutex_unlock(&m->mu);
 }
 
+void metrics_set_ingest(struct metrics *m, struct ingest *ig)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->ig = ig;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_set_destination(struct metrics *m, const char *url)
+{
+	char d[sizeof(m->dest)];
+
+	if (m == NULL)
+		return;
+	metrics_destination(url, d, sizeof(d));
+	pthread_mutex_lock(&m->mu);
+	memcpy(m->dest, d, sizeof(d));
+	pthread_mutex_unlock(&m->mu);
+}
+
 void metrics_set_max_age(struct metrics *m, int64_t max_age_ms)
 {
 	if (m == NULL)
@@ -710,6 +905,8 @@ struct gathered {
 	struct metrics_sample ring[METRICS_RING];
 	struct metrics_view v;
 	int st_ok;
+	struct ingest_stats in;
+	char dest[512];
 };
 
 static struct gathered *gather(struct metrics *m, int with_ring)
@@ -731,6 +928,12 @@ static struct gathered *gather(struct metrics *m, int with_ring)
 			g->ring[i] = m->ring[(first + i) % METRICS_RING];
 		g->v.nring = m->ring_n;
 	}
+	if (m->ig != NULL) { /* atomic loads: quick under mu */
+		ingest_stats(m->ig, &g->in);
+		g->v.ingest = &g->in;
+	}
+	memcpy(g->dest, m->dest, sizeof(g->dest));
+	g->v.destination = g->dest;
 	pthread_mutex_unlock(&m->mu);
 	g->v.ring = g->ring;
 	g->st_ok = spoolship_spool_stats(m->s, &g->st) == 0;
@@ -919,6 +1122,7 @@ int metrics_start(const struct config *c, spoolship_spool *s,
 	m->log = lg;
 	m->start_ms = clock_wall_ms();
 	atomic_init(&m->max_age_ms, c->ship.max_age_ms);
+	metrics_destination(c->ship.url, m->dest, sizeof(m->dest));
 	m->next_sample = clock_mono_ms();
 	if ((rc = start_mhd(m, c->metrics.listen)) != 0)
 		goto err;

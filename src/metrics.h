@@ -3,8 +3,9 @@
  * (its figures at GET /status.json), served by libmicrohttpd inside
  * `spoolship run` on [metrics] listen.  The shipper's thread only ever
  * publishes a copy of its counters: it never waits for this server.
- * Nothing served here may hold a secret (no URL, no token): table names,
- * status codes and counts only; the last error is redacted.
+ * Nothing served here may hold a secret (no token, the URL only as
+ * metrics_destination()): table names, status codes and counts; the
+ * last error is redacted.
  */
 #ifndef SPOOLSHIP_METRICS_H
 #define SPOOLSHIP_METRICS_H
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ingest.h"
 #include "log.h"
 #include "ship.h"
 #include "strbuf.h"
@@ -50,6 +52,9 @@ struct metrics_view {
 	struct logger *log;  /* for log_redact() of the last error; may be
 			      * NULL (then only URL credentials and
 			      * Bearer/Basic values are masked here) */
+	const struct ingest_stats *ingest; /* NULL: no ingest endpoint */
+	const char *destination; /* metrics_destination() of [ship] url;
+				  * NULL or "": unknown */
 };
 
 /* A growing text buffer.  Zero it to start; free p when done. */
@@ -72,6 +77,20 @@ int metrics_write_status_json(const struct metrics_view *v,
  */
 void metrics_redact(struct logger *lg, const char *in, char *out,
 		    size_t len);
+
+/*
+ * The destination as the page shows it: scheme://host[:port]/path of
+ * url, without user:password@, query or fragment (where a key may sit).
+ * out (capacity len > 0) is always NUL-terminated; "" for NULL.
+ */
+void metrics_destination(const char *url, char *out, size_t len);
+
+/*
+ * The status page's state badge for v (docs/metrics.md): "alarm",
+ * "rate-limited", "retrying", "delivering", "idle", or "starting" before
+ * the shipper published anything.
+ */
+const char *metrics_state(const struct metrics_view *v);
 
 /* The status page (text/html), a static NUL-terminated string. */
 const char *metrics_status_page(void);
@@ -102,6 +121,15 @@ unsigned metrics_port(const struct metrics *m);
  * next step publishes again).  m NULL is a no-op.  One thread only.
  */
 void metrics_publish(struct metrics *m, const struct ship_counters *c);
+
+/* The ingest endpoint whose figures /metrics and the page show (NULL:
+ * none); it must outlive m or be unset before it stops.  Call before
+ * serving matters, from the thread that owns m. */
+void metrics_set_ingest(struct metrics *m, struct ingest *ig);
+
+/* The [ship] url the page names (metrics_destination(): no secret), at
+ * the start and after a reload.  m NULL is a no-op. */
+void metrics_set_destination(struct metrics *m, const char *url);
 
 /* The [ship] max_age shown next to the oldest event's age (SIGHUP);
  * 0 for none.  Thread-safe; m NULL is a no-op. */

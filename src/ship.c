@@ -79,6 +79,7 @@ struct sstream {
 	unsigned inflight;
 	unsigned attempt;          /* consecutive transient failures */
 	int64_t paused_until;      /* monotonic ms */
+	int alarmed;               /* since an alarm, until a 2xx or reload */
 	/* The partial batch lingering: its first sequence and when (mono)
 	 * the shipper first saw it, so that linger holds whatever the wall
 	 * clock does (append times are wall-clock times). */
@@ -118,6 +119,7 @@ struct shipper {
 	uint64_t rng;
 	int64_t next_scan, next_expire, next_auth;
 	unsigned auth_attempt;     /* failed token requests in a row */
+	int auth_alarm;            /* the last one refused the credentials */
 	size_t read_bytes;         /* since the last spool_release_pages */
 	int64_t recheck_at;        /* second look after a wake-up */
 	int64_t wake_at;           /* earliest timer found by fill() */
@@ -157,6 +159,7 @@ static void set_error(struct shipper *sh, const char *what)
 		n = sizeof(sh->c.last_error) - 1;
 	memcpy(sh->c.last_error, what, n);
 	sh->c.last_error[n] = '\0';
+	sh->c.last_error_ms = clock_wall_ms();
 }
 
 static void batch_free(struct sbatch *sb)
@@ -700,6 +703,7 @@ static int fill(struct shipper *sh, int64_t now)
 					sh->o.backoff_max_ms, rnd(sh));
 
 			sh->next_auth = now + d;
+			sh->auth_alarm = rc == SHIP_AUTH_ALARM;
 			log_error(sh->log, "cannot get a credential, sending "
 				  "paused error=\"%s\" alarm=%s retry_ms=%lld",
 				  why, rc == SHIP_AUTH_ALARM ? "yes" : "no",
@@ -710,6 +714,7 @@ static int fill(struct shipper *sh, int64_t now)
 			return 0;
 		}
 		sh->auth_attempt = 0;
+		sh->auth_alarm = 0;
 	}
 	for (size_t k = 0; k < sh->nstreams && rc == 0; k++) {
 		struct sstream *st = sh->streams[(sh->rr + k) % sh->nstreams];
@@ -755,7 +760,9 @@ static void ack(struct shipper *sh, struct sbatch *sb)
 		sh->c.latency_buckets[bucket]++;
 	}
 	sh->c.batches_acked++;
+	sh->c.last_ack_ms = clock_wall_ms();
 	sb->st->attempt = 0;
+	sb->st->alarmed = 0;
 }
 
 /* Hands the acknowledged batches to the deleter, or deletes them here
@@ -1066,6 +1073,7 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 				  st->name, status,
 				  (long long)sh->o.alarm_backoff_ms, tail);
 			st->paused_until = now + sh->o.alarm_backoff_ms;
+			st->alarmed = 1;
 		}
 		retry_later(sb, 0);
 		return;
@@ -1080,6 +1088,7 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 			  st->name, status, r->word,
 			  (long long)sh->o.alarm_backoff_ms, tail);
 		st->paused_until = now + sh->o.alarm_backoff_ms;
+		st->alarmed = 1;
 		if (r->action == ANSWER_FATAL)
 			sh->fatal = 1;
 		retry_later(sb, sh->o.alarm_backoff_ms);
@@ -1139,6 +1148,28 @@ static void reap(struct shipper *sh)
 }
 
 /* ---- the loop ------------------------------------------------------------------- */
+
+/* The state the status page's badge shows (enum ship_state): the worst
+ * thing true now, so that a process that runs but delivers nothing never
+ * looks healthy. */
+static int state_of(const struct shipper *sh, int64_t now)
+{
+	int alarm = sh->auth_alarm, retry = 0;
+
+	/* An alarm holds through the retries after its backoff, until a
+	 * 2xx (or a reload): the retry in flight is no delivery yet. */
+	for (size_t i = 0; i < sh->nstreams; i++) {
+		alarm |= sh->streams[i]->alarmed;
+		retry |= sh->streams[i]->attempt > 0;
+	}
+	if (alarm)
+		return SHIP_STATE_ALARM;
+	if (now < sh->pause_until)
+		return SHIP_STATE_RATE_LIMITED;
+	if (sh->probing || retry || now < sh->next_auth)
+		return SHIP_STATE_RETRYING;
+	return sh->inflight > 0 ? SHIP_STATE_DELIVERING : SHIP_STATE_IDLE;
+}
 
 int ship_step(struct shipper *sh, int64_t max_wait_ms)
 {
@@ -1201,6 +1232,7 @@ int ship_step(struct shipper *sh, int64_t max_wait_ms)
 	(void)flush_acks(sh);
 	collect_deletes(sh);
 	sh->c.in_flight = sh->inflight;
+	sh->c.state = state_of(sh, clock_mono_ms());
 	if (sh->fatal)
 		return SPOOLSHIP_EINVAL;
 	return rc;
@@ -1271,6 +1303,7 @@ static void resume_all(struct shipper *sh)
 		alarmed += st->paused_until > clock_mono_ms();
 		st->paused_until = 0;
 		st->attempt = 0;
+		st->alarmed = 0;
 		for (struct sbatch *b = st->waiting; b != NULL; b = b->next) {
 			b->not_before = 0;
 			batches++;
@@ -1278,6 +1311,7 @@ static void resume_all(struct shipper *sh)
 	}
 	sh->next_auth = 0;
 	sh->auth_attempt = 0;
+	sh->auth_alarm = 0;
 	sh->probe_next = 0;
 	log_info(sh->log, "reload: alarms and backoffs cleared, every stream "
 		 "is tried at once streams=%zu alarmed=%u waiting=%u",

@@ -60,6 +60,18 @@ struct ship_opts {
 	void *url_arg;
 };
 
+/* What the shipper is doing, worst first wins (docs/metrics.md): a
+ * stream paused by an alarm, all sending paused by the receiver's rate
+ * limit, probing a silent destination or backing off after a failed
+ * answer, requests in flight; else idle. */
+enum ship_state {
+	SHIP_STATE_IDLE = 0,
+	SHIP_STATE_DELIVERING,
+	SHIP_STATE_RETRYING,
+	SHIP_STATE_RATE_LIMITED,
+	SHIP_STATE_ALARM,
+};
+
 /* Rows of ship_counters.by_code. */
 #define SHIP_CODES 24
 
@@ -90,6 +102,9 @@ struct ship_counters {
 		uint64_t n;
 	} by_code[SHIP_CODES];
 	char last_error[256];
+	int64_t last_error_ms;     /* wall clock of last_error; 0: none */
+	int64_t last_ack_ms;       /* wall clock of the last 2xx; 0: none */
+	int state;                 /* enum ship_state, after each step */
 };
 
 struct shipper;

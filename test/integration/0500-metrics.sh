@@ -5,7 +5,9 @@
 # shipped = what the mock accepted, 500s and the 400 counted, per-table
 # gauges add up, the histogram well formed (+Inf = _count = events
 # acknowledged); a credentials alarm counted, no secret anywhere; a port
-# in use refuses the start.  promtool (when installed) checks the text,
+# in use refuses the start; the ingest endpoint's requests by code,
+# events accepted and rejected by reason, bytes and commit histogram
+# after known requests.  promtool (when installed) checks the text,
 # the alert rules (with unit tests) and the dashboard's queries; every
 # metric the dashboard and the rules name must exist.
 . "$(dirname "$0")/lib.sh"
@@ -211,12 +213,62 @@ check "destination alarms 0" test "$(metric 'spoolship_alarms_total{kind="destin
 check "events kept" test "$(metric 'spoolship_table_pending_events{table="wiki"}')" -eq 50
 curl -s "$MURL/metrics" "$MURL/status.json" "$MURL/" > "$T/served"
 check "no token served" sh -c "! grep -q -e wrong-token -e good-token '$T/served'"
-check "no URL served" sh -c "! grep -q '127.0.0.1:$MOCK_PORT' '$T/served'"
+urls=$(grep -o "[a-z]*://127.0.0.1:$MOCK_PORT[^\"]*" "$T/served" | sort -u)
+check "the URL served only as the destination ($urls)" test "$urls" = "http://127.0.0.1:$MOCK_PORT/v1/events/{table}"
 check "last error says why" grep -q 'credentials refused' "$T/served"
 stop_run
 
+# The ingest endpoint's figures after known requests: 3 events accepted
+# (one 200), 2 rejected by reason (a 400), one body over the limit (413);
+# bytes and the commit-time histogram; then every id at the mock.
+write_config "$T/ig.ini" "[auth]" "mode = bearer" "token = good-token-1" \
+	"[ingest]" "listen = 127.0.0.1:0" "max_body_bytes = 1K" \
+	"[metrics]" "listen = 127.0.0.1:0"
+: > "$T/run.log"
+start_run "$T/ig.ini"
+wait_for 20 grep -q 'ingest listening' "$T/run.log" || { cat "$T/run.log"; exit 1; }
+wait_for 20 grep -q 'metrics listening' "$T/run.log" || { cat "$T/run.log"; exit 1; }
+IPORT=$(sed -n 's/.*ingest listening .*port=\([0-9]*\).*/\1/p' "$T/run.log" | head -n 1)
+MPORT=$(sed -n 's/.*metrics listening .*port=\([0-9]*\).*/\1/p' "$T/run.log" | head -n 1)
+MURL="http://127.0.0.1:$MPORT"
+ipost() { # FILE: the status of a POST of FILE to /v1/events/iglog
+	curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
+		-H 'Content-Type: application/json' --data-binary @"$1" \
+		"http://127.0.0.1:$IPORT/v1/events/iglog"
+}
+gen_events 500001 3 > "$T/ok.ndjson"
+printf '{"id":500010}\n{"id":\n' > "$T/bad.ndjson"
+gen_events 500020 40 > "$T/big.ndjson"
+check "3 events: 200" test "$(ipost "$T/ok.ndjson")" = 200
+check "2 bad lines: 400" test "$(ipost "$T/bad.ndjson")" = 400
+check "$(wc -c < "$T/big.ndjson") bytes over 1K: 413" test "$(ipost "$T/big.ndjson")" = 413
+refresh
+cp "$T/now.prom" "$T/ig.prom"
+check "ingest 200s: 1" test "$(metric 'spoolship_ingest_requests_total{code="200"}')" -eq 1
+check "ingest 400s: 1" test "$(metric 'spoolship_ingest_requests_total{code="400"}')" -eq 1
+check "ingest 413s: 1" test "$(metric 'spoolship_ingest_requests_total{code="413"}')" -eq 1
+check "ingest 503s: 0" test "$(metric 'spoolship_ingest_requests_total{code="503"}')" -eq 0
+check "events accepted: 3" test "$(metric 'spoolship_ingest_events_total{result="accepted"}')" -eq 3
+check "rejected missing_time: 1" test "$(metric 'spoolship_ingest_events_total{result="rejected",reason="missing_time"}')" -eq 1
+check "rejected bad_json: 1" test "$(metric 'spoolship_ingest_events_total{result="rejected",reason="bad_json"}')" -eq 1
+check "rejected too_old: 0" test "$(metric 'spoolship_ingest_events_total{result="rejected",reason="too_old"}')" -eq 0
+okb=$(( $(wc -c < "$T/ok.ndjson") + $(wc -c < "$T/bad.ndjson") ))
+igb=$(metric spoolship_ingest_request_bytes_total)
+check "request bytes ($igb) >= the two bodies read ($okb)" test "$igb" -ge "$okb"
+check "request bytes below all three bodies" test "$igb" -lt $((okb + $(wc -c < "$T/big.ndjson")))
+check "commit histogram well formed" prom histogram "$T/ig.prom" spoolship_ingest_commit_seconds
+check "one commit timed" test "$(metric spoolship_ingest_commit_seconds_count)" -eq 1
+check "commit within 10 s" test "$(metric 'spoolship_ingest_commit_seconds_bucket{le="10"}')" -eq 1
+check "status.json has the ingest figures" sh -c "curl -s --max-time 5 '$MURL/status.json' | python3 -c 'import json,sys; g = json.load(sys.stdin)[\"ingest\"]; sys.exit(0 if (g[\"events_accepted\"], g[\"events_rejected\"], g[\"by_code\"][\"413\"], g[\"commit_count\"]) == (3, 2, 1, 1) else 1)'"
+if [ -n "$PROMTOOL" ]; then
+	check "promtool check metrics: clean (ingest)" "$PROMTOOL" check metrics < "$T/ig.prom"
+fi
+check "the 3 ingested ids at the mock" wait_for 30 ids_complete 500001 3
+stop_run
+check "ingest run: SIGTERM exit 0" test "$RUN_RC" -eq 0
+
 # The alert rules, their unit tests, and the dashboard's queries.
-prom families "$T/s3.prom" > "$T/families"
+{ prom families "$T/s3.prom"; prom families "$T/ig.prom"; } | sort -u > "$T/families"
 prom used "$top/docs/grafana-dashboard.json" "$top/docs/alerts.yml" > "$T/used"
 has_family() { # NAME, or a histogram's NAME_bucket/_sum/_count
 	local n=$1 s
@@ -255,6 +307,10 @@ tests:
         values: '0+30x40'
       - series: 'up{instance="a",job="spoolship"}'
         values: '1 1 0x40'
+      - series: 'spoolship_ingest_requests_total{instance="a",job="spoolship",code="200"}'
+        values: '0+30x40'
+      - series: 'spoolship_ingest_requests_total{instance="a",job="spoolship",code="503"}'
+        values: '0+10x40'
     alert_rule_test:
       - eval_time: 4m
         alertname: SpoolshipCredentialsAlarm
@@ -266,6 +322,13 @@ tests:
       - eval_time: 30m
         alertname: SpoolshipCredentialsAlarm
         exp_alerts: []
+      - eval_time: 30m
+        alertname: SpoolshipIngestRefusing
+        exp_alerts:
+          - exp_labels: { severity: critical, instance: a, job: spoolship }
+            exp_annotations:
+              summary: "spoolship's ingest endpoint on a refuses requests with 5xx"
+              description: "25% of the ingest endpoint's answers in the last 10 minutes were 5xx: 503 when the spool is full (see the disk budget and the backlog), 500 when appending fails. Clients must send those events again; the log says why."
       - eval_time: 30m
         alertname: SpoolshipHTTP5xxSustained
         exp_alerts:
@@ -290,6 +353,8 @@ tests:
           - labels: 'ALERTS{alertname="SpoolshipDown",alertstate="firing",instance="a",job="spoolship",severity="critical"}'
             value: 1
           - labels: 'ALERTS{alertname="SpoolshipMetricsAbsent",alertstate="firing",job="spoolship",severity="critical"}'
+            value: 1
+          - labels: 'ALERTS{alertname="SpoolshipIngestRefusing",alertstate="firing",instance="a",job="spoolship",severity="critical"}'
             value: 1
 EOF
 	check "alert rules behave (promtool test rules)" "$PROMTOOL" test rules "$T/alerts-test.yml"

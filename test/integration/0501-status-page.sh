@@ -4,7 +4,14 @@
 # oldest event's age against max_age, the charts; and the last error,
 # which here quotes a hostile token endpoint's error_description full of
 # markup, is shown as text: no element of it reaches the DOM.  The client
-# secret appears nowhere.  Skipped when Chromium is not installed.
+# secret appears nowhere, nor the URL's password or query: the
+# destination shows scheme, host and path.  The state badge follows the
+# destination: "alarm" (credentials refused; a 404), "retrying" (the
+# receiver down), "rate-limited" (429 + Retry-After), "delivering"
+# (requests in flight), "idle" (all sent);
+# the last error has its time; the axes' ticks are round (0, 0.5, 1;
+# whole numbers for counts); every counter says "since start" or "spool
+# lifetime".  Skipped when Chromium is not installed.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ship.sh"
 CHROMIUM=""
@@ -45,9 +52,12 @@ TPORT=$(cat "$T/tokend.port")
 gen_events 1 1234 | "$SP" -s "$T/spool" append -t wiki 2>/dev/null
 gen_events 5000 56 | "$SP" -s "$T/spool" append -t clicks 2>/dev/null
 MOCK_PORT=9 # nothing is sent anyway: no token is ever granted
-write_config "$T/c.ini" "max_age = 2d" "[auth]" "mode = oauth" \
+write_config "$T/c0.ini" "max_age = 2d" "[auth]" "mode = oauth" \
 	"token_url = http://127.0.0.1:$TPORT/token" "client_id = cid" \
 	"client_secret = $SECRET" "[metrics]" "listen = 127.0.0.1:0"
+# A URL with a password and a key in its query: neither may be shown.
+sed "s|^url = .*|url = http://u53r:pa55w0rd-0501@127.0.0.1:9/v1/events/{table}?key=qu3ry-s3cr3t|" \
+	"$T/c0.ini" > "$T/c.ini"
 start_run "$T/c.ini"
 wait_for 20 grep -q 'metrics listening' "$T/run.log" || { cat "$T/run.log"; exit 1; }
 MPORT=$(sed -n 's/.*metrics listening .*port=\([0-9]*\).*/\1/p' "$T/run.log" | head -n 1)
@@ -56,13 +66,26 @@ refused() { curl -s --max-time 5 "$MURL/status.json" | grep -q invalid_client; }
 check "the refusal is the last error" wait_for 20 refused
 
 curl -s --max-time 5 -o "$T/before.prom" "$MURL/metrics"
-timeout -k 5 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu \
-	--disable-background-networking --disable-component-update \
-	--disable-sync --no-first-run --user-data-dir="$(mktemp -d "$T/chr.XXXXXX")" \
-	--virtual-time-budget=5000 --dump-dom "$MURL/" > "$T/dom.html" 2>"$T/chromium.log"
+# render NAME: the page as headless Chromium shows it, into $T/NAME.html
+# (and a screenshot, $T/NAME.png, for a look by hand when it fails).
+render() {
+	local flags=(--headless --no-sandbox --disable-gpu
+		--disable-background-networking --disable-component-update
+		--disable-sync --no-first-run --virtual-time-budget=5000)
+	timeout -k 5 90 "$CHROMIUM" "${flags[@]}" \
+		--user-data-dir="$(mktemp -d "$T/chr.XXXXXX")" \
+		--dump-dom "$MURL/" > "$T/$1.html" 2>>"$T/chromium.log" || return 1
+	timeout -k 5 90 "$CHROMIUM" "${flags[@]}" \
+		--user-data-dir="$(mktemp -d "$T/chr.XXXXXX")" \
+		--window-size=1100,1400 --screenshot="$T/$1.png" "$MURL/" \
+		>/dev/null 2>>"$T/chromium.log"
+	return 0
+}
+render dom
 rc=$?
 curl -s --max-time 5 -o "$T/after.prom" "$MURL/metrics"
 check "chromium rendered the page (exit $rc)" test "$rc" -eq 0 -a -s "$T/dom.html"
+check "a screenshot taken" test -s "$T/dom.png"
 curl -s "$MURL/" "$MURL/status.json" "$MURL/metrics" > "$T/served"
 stop_run
 kill "$TOKEND_PID" 2>/dev/null
@@ -70,7 +93,7 @@ wait "$TOKEND_PID" 2>/dev/null
 
 # page.py DOM BEFORE AFTER: what the page shows against /metrics.
 cat > "$T/page.py" <<'PY'
-import html.parser, re, sys
+import html.parser, math, re, sys
 
 class P(html.parser.HTMLParser):
     def __init__(self):
@@ -161,6 +184,43 @@ check("no markup from the error in the DOM",
       and "injected" not in p.by_id
       and sum(1 for t, a in p.tags if t == "script") == 1)
 check("title untouched (%r)" % p.title, p.title == "spoolship status")
+check("badge says alarm (%r)" % text("state"), text("state") == "alarm"
+      and "alarm" in p.by_id["state"]["attrs"].get("class", ""))
+check("destination without secret (%r)" % text("destination"),
+      text("destination") == "http://127.0.0.1:9/v1/events/{table}")
+check("last error's time shown (%r)" % text("last-error-time"),
+      re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
+               text("last-error-time")) is not None)
+raw = open(sys.argv[1]).read()
+for i, life in (("appended-total", "spool lifetime"),
+                ("shipped-total", "spool lifetime"),
+                ("rejected-total", "spool lifetime"),
+                ("transport-errors", "since start"),
+                ("alarms", "since start")):
+    check("%s labelled %s" % (i, life), re.search(
+        r'id="%s"[^>]*>[^<]*</span>\s*<span class="life">%s</span>'
+        % (i, life), raw) is not None)
+ticks = {}
+for m in re.finditer(r'<svg id="(chart-[a-z]+)"(.*?)</svg>', raw, re.S):
+    ticks[m.group(1)] = [t.replace(",", "") for t in
+                         re.findall(r'class="tick"[^>]*>([^<]*)<', m.group(2))]
+def round_ticks(ts, whole):
+    v = [float(t) for t in ts]
+    if len(v) < 2 or v[0] != 0:
+        return False
+    step = v[1] - v[0]
+    if any(abs((v[i + 1] - v[i]) - step) > step / 1e6 for i in range(len(v) - 1)):
+        return False
+    mant = step / 10 ** math.floor(math.log10(step) + 1e-9)
+    if min(abs(mant - k) for k in (1, 2, 5)) > 1e-6:
+        return False
+    if whole and any("." in t for t in ts):
+        return False
+    return all(len(t.split(".")[1]) <= 3 for t in ts if "." in t)
+check("backlog ticks round and whole (%s)" % ticks.get("chart-backlog"),
+      round_ticks(ticks.get("chart-backlog", []), True))
+check("throughput ticks round (%s)" % ticks.get("chart-throughput"),
+      round_ticks(ticks.get("chart-throughput", []), False))
 backlog = [t for t, a in p.tags if t in ("polyline", "circle")]
 check("charts drawn (%d marks)" % len(backlog), len(backlog) >= 2)
 sys.exit(1 if fails else 0)
@@ -170,4 +230,60 @@ rc=$?
 sed 's/^/    /' "$T/page.out"
 check "the page matches /metrics" test "$rc" -eq 0
 check "the client secret is served nowhere" sh -c "! grep -q '$SECRET' '$T/served' '$T/dom.html'"
+check "the URL's password and query served nowhere" sh -c "! grep -q -e pa55w0rd -e qu3ry-s3cr3t -e u53r '$T/served' '$T/dom.html'"
+
+# The badge through a receiver's moods, each as Chromium shows it.
+# badge.py DOM STATE: the badge says STATE, the destination is shown.
+cat > "$T/badge.py" <<'PY'
+import re, sys
+raw = open(sys.argv[1]).read()
+m = re.search(r'<span class="pill ([a-z-]+)" id="state"[^>]*>([^<]*)<', raw)
+d = re.search(r'id="destination">([^<]*)<', raw)
+print("badge %r, destination %r" % (m and m.group(2), d and d.group(1)))
+sys.exit(0 if m and m.group(1) == m.group(2) == sys.argv[2] and d
+         and d.group(1).startswith("http://127.0.0.1:") else 1)
+PY
+state_is() { curl -s --max-time 5 "$MURL/status.json" | grep -q "\"state\":\"$1\""; }
+# shows STATE: status.json says STATE, and so does the rendered badge.
+shows() {
+	wait_for 30 state_is "$1" || { curl -s "$MURL/status.json" | head -c 600; return 1; }
+	render "$1" && python3 "$T/badge.py" "$T/$1.html" "$1"
+}
+MOCK_PORT=""
+start_mock --token tok-0501 --tables t --delay-ms 2000 --outage-mode refuse
+write_config "$T/m.ini" "[auth]" "mode = bearer" "token = tok-0501" \
+	"[metrics]" "listen = 127.0.0.1:0"
+rm -rf "$T/spool"
+: > "$T/run.log"
+gen_events 700001 3000 | "$SP" -s "$T/spool" append -t t 2>/dev/null
+start_run "$T/m.ini"
+wait_for 20 grep -q 'metrics listening' "$T/run.log" || { cat "$T/run.log"; exit 1; }
+MPORT=$(sed -n 's/.*metrics listening .*port=\([0-9]*\).*/\1/p' "$T/run.log" | head -n 1)
+MURL="http://127.0.0.1:$MPORT"
+check "requests in flight: delivering" shows delivering
+check "every id at the receiver" wait_for 60 ids_complete 700001 3000
+check "all sent: idle" shows idle
+curl -s -X POST --max-time 5 "http://127.0.0.1:$MOCK_PORT/control/outage?on=1" >/dev/null
+gen_events 700601 5 | "$SP" -s "$T/spool" append -t t 2>/dev/null
+check "receiver down: retrying" shows retrying
+curl -s -X POST --max-time 5 "http://127.0.0.1:$MOCK_PORT/control/outage?on=0" >/dev/null
+check "back: the 5 ids arrive" wait_for 60 ids_complete 700601 5
+gen_events 700700 3 | "$SP" -s "$T/spool" append -t nope 2>/dev/null
+check "a 404: alarm" shows alarm
+check "the 404 is the last error, with its time" sh -c "curl -s '$MURL/status.json' | python3 -c 'import json,sys; d = json.load(sys.stdin); sys.exit(0 if \"404\" in d[\"last_error\"] and d[\"last_error_time\"] else 1)'"
+stop_run
+stop_mock
+# A receiver that answers 429 with Retry-After: 60 to everything.
+MOCK_PORT=""
+start_mock --token tok-0501 --p429 1 --retry-after 60
+write_config "$T/r.ini" "[auth]" "mode = bearer" "token = tok-0501" \
+	"[metrics]" "listen = 127.0.0.1:0"
+: > "$T/run.log"
+start_run "$T/r.ini"
+wait_for 20 grep -q 'metrics listening' "$T/run.log" || { cat "$T/run.log"; exit 1; }
+MPORT=$(sed -n 's/.*metrics listening .*port=\([0-9]*\).*/\1/p' "$T/run.log" | head -n 1)
+MURL="http://127.0.0.1:$MPORT"
+check "a 429 with Retry-After: rate-limited" shows rate-limited
+stop_run
+stop_mock
 finish

@@ -452,6 +452,7 @@ static void test_status_json(void **state)
 /* Every family the writer can emit is described in docs/metrics.md. */
 static void test_documented(void **state)
 {
+	struct ingest_stats in;
 	struct ship_counters c;
 	struct spoolship_stats st;
 	struct metrics_view v = { 0 };
@@ -471,6 +472,8 @@ static void test_documented(void **state)
 	v.st = &st;
 	v.now_ms = NOW_MS;
 	v.max_age_ms = 1000;
+	v.ingest = &in;
+	memset(&in, 0, sizeof(in));
 	t = render(&v, 0);
 	for (char *l = strtok_r(t, "\n", &save); l != NULL;
 	     l = strtok_r(NULL, "\n", &save)) {
@@ -484,6 +487,109 @@ static void test_documented(void **state)
 	}
 	free(t);
 	free(doc);
+}
+
+/* The ingest endpoint's families: codes, results by reason, bytes, and
+ * the commit histogram (cumulative, +Inf = _count, le in seconds). */
+static void test_ingest(void **state)
+{
+	struct ingest_stats in;
+	struct metrics_view v = { 0 };
+	char *t;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.by_code[0] = 3;               /* 200 */
+	in.by_code[1] = 2;               /* 400 */
+	in.by_code[INGEST_NCODES] = 1;   /* other */
+	in.events_accepted = 30;
+	in.rejected_by[2] = 4;           /* missing_time */
+	in.request_bytes = 4096;
+	in.commit_buckets[0] = 1;        /* <= 0.5 ms */
+	in.commit_buckets[3] = 2;        /* <= 5 ms */
+	in.commit_buckets[INGEST_NBUCKETS] = 1;
+	in.commit_sum_us = 12002500;
+	in.commit_count = 4;
+	v.now_ms = NOW_MS;
+	v.ingest = &in;
+	t = render(&v, 0);
+	check_well_formed(t);
+	assert_true(must_value(t, "spoolship_ingest_requests_total"
+			       "{code=\"200\"}") == 3);
+	assert_true(must_value(t, "spoolship_ingest_requests_total"
+			       "{code=\"413\"}") == 0);
+	assert_true(must_value(t, "spoolship_ingest_requests_total"
+			       "{code=\"other\"}") == 1);
+	assert_true(must_value(t, "spoolship_ingest_events_total"
+			       "{result=\"accepted\"}") == 30);
+	assert_true(must_value(t, "spoolship_ingest_events_total{result="
+			       "\"rejected\",reason=\"missing_time\"}") == 4);
+	assert_true(must_value(t, "spoolship_ingest_request_bytes_total") ==
+		    4096);
+	assert_true(must_value(t, "spoolship_ingest_commit_seconds_bucket"
+			       "{le=\"0.0005\"}") == 1);
+	assert_true(must_value(t, "spoolship_ingest_commit_seconds_bucket"
+			       "{le=\"0.005\"}") == 3);
+	assert_true(must_value(t, "spoolship_ingest_commit_seconds_bucket"
+			       "{le=\"10\"}") == 3);
+	assert_true(must_value(t, "spoolship_ingest_commit_seconds_bucket"
+			       "{le=\"+Inf\"}") == 4);
+	assert_true(must_value(t, "spoolship_ingest_commit_seconds_count") ==
+		    4);
+	assert_non_null(strstr(t, "spoolship_ingest_commit_seconds_sum "
+			       "12.0025\n"));
+	free(t);
+	v.ingest = NULL; /* no endpoint: no ingest family */
+	t = render(&v, 0);
+	assert_null(strstr(t, "spoolship_ingest_"));
+	free(t);
+}
+
+/* The badge: the worst thing true, then pending or a recent 2xx. */
+static void test_state(void **state)
+{
+	struct ship_counters c;
+	struct spoolship_stats st;
+	struct metrics_view v = { 0 };
+
+	(void)state;
+	v.now_ms = NOW_MS;
+	assert_string_equal(metrics_state(&v), "starting");
+	memset(&c, 0, sizeof(c));
+	v.c = &c;
+	assert_string_equal(metrics_state(&v), "idle");
+	fill_stats(&st);
+	v.st = &st;  /* 7 pending */
+	assert_string_equal(metrics_state(&v), "delivering");
+	st.pending_events = 0;
+	c.last_ack_ms = NOW_MS - 2000;
+	assert_string_equal(metrics_state(&v), "delivering");
+	c.last_ack_ms = NOW_MS - 60000;
+	assert_string_equal(metrics_state(&v), "idle");
+	c.state = SHIP_STATE_RETRYING;
+	assert_string_equal(metrics_state(&v), "retrying");
+	c.state = SHIP_STATE_RATE_LIMITED;
+	assert_string_equal(metrics_state(&v), "rate-limited");
+	c.state = SHIP_STATE_ALARM;
+	assert_string_equal(metrics_state(&v), "alarm");
+}
+
+/* The destination: no user:password, no query, no fragment. */
+static void test_destination(void **state)
+{
+	char out[128];
+
+	(void)state;
+	metrics_destination("https://u:p%40ss@api.example.com:8443/v1/events/"
+			    "{table}?key=s3cret#x", out, sizeof(out));
+	assert_string_equal(out, "https://api.example.com:8443/v1/events/"
+			    "{table}");
+	metrics_destination("http://h/p", out, sizeof(out));
+	assert_string_equal(out, "http://h/p");
+	metrics_destination("http://user@h?token=t", out, sizeof(out));
+	assert_string_equal(out, "http://h");
+	metrics_destination(NULL, out, sizeof(out));
+	assert_string_equal(out, "");
 }
 
 /* The page is one self-contained document. */
@@ -635,6 +741,9 @@ int main(void)
 		cmocka_unit_test(test_redaction),
 		cmocka_unit_test(test_status_json),
 		cmocka_unit_test(test_documented),
+		cmocka_unit_test(test_ingest),
+		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_destination),
 		cmocka_unit_test(test_page),
 		cmocka_unit_test(test_server),
 	};
