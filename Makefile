@@ -1,6 +1,7 @@
 # spoolship - GNU Make build.  `make` builds the library and the command,
 # `make check` everything under ASan+UBSan and runs every test, `make bench`
-# prints the throughput figures, `make demo` shows the pipeline.
+# prints the throughput figures, `make demo` shows the pipeline, `make deb`
+# builds the Debian packages.
 # Missing Debian packages are installed by tools/deps.sh (as root).
 
 PREFIX ?= /usr/local
@@ -228,8 +229,15 @@ install: $(BUILD)/libspoolship.a $(BUILD)/libspoolship.so $(BUILD)/spoolship
 		> $(DESTDIR)$(SYSCONFDIR)/spoolship/spoolship.ini.example
 	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/spoolship/spoolship.ini.example
 
+# The Debian packages (debian/): spoolship, libspoolship0,
+# libspoolship-dev, in DEBDIR, checked by lintian (docs/operations.md).
+DEBDIR ?= build/deb
+deb:
+	@tools/deps.sh deb
+	@tools/make-deb.sh $(DEBDIR)
+
 clean:
 	rm -rf build
 
 .PHONY: all deps deps-test check unit lint man-lint bench demo install \
-	clean fuzz fuzz-bin soak
+	deb clean fuzz fuzz-bin soak

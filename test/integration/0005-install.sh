@@ -36,7 +36,8 @@ check "PREFIX=/opt/sp: nothing written outside it" test ! -s "$T/outside"
 check "the unit reads PREFIX/etc" grep -qx \
 	'ExecStart=/opt/sp/bin/spoolship run -c /opt/sp/etc/spoolship/spoolship.ini' \
 	"$D/opt/sp/lib/systemd/system/spoolship.service"
-so=$(readelf -d "$D/opt/sp/lib/libspoolship.so.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+so=$(readelf -d "$D/opt/sp/lib/libspoolship.so.0" |
+	sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 check "soname libspoolship.so.0 (got $so)" test "$so" = libspoolship.so.0
 check "pc file names the prefix" grep -qx 'prefix=/opt/sp' "$D/opt/sp/lib/pkgconfig/spoolship.pc"
 # Build the example against the installed tree (pkg-config with a sysroot).
