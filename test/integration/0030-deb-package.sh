@@ -121,6 +121,14 @@ check "the unit runs it as spoolship" \
 check "the unit runs the installed binary" grep -qx \
 	"ExecStart=$SPI run -c /etc/spoolship/spoolship.ini" \
 	/lib/systemd/system/spoolship.service
+if command -v systemd-analyze >/dev/null 2>&1; then
+	systemd-analyze verify /lib/systemd/system/spoolship.service \
+		>"$T/verify" 2>&1
+	rc=$?
+	cat "$T/verify"
+	check "the installed unit passes systemd-analyze verify (exit $rc)" \
+		test "$rc" -eq 0 -a ! -s "$T/verify"
+fi
 
 # The service's layout without systemd: as the user spoolship, the
 # installed example (its url pointed at the mock) ships events appended
