@@ -1,17 +1,29 @@
 # spoolship - GNU Make build.  `make` builds the library and the command,
 # `make check` everything under ASan+UBSan and runs every test, `make bench`
-# prints the throughput figures, `make demo` shows the pipeline.
+# prints the throughput figures, `make demo` shows the pipeline, `make deb`
+# builds the Debian packages.
 # Missing Debian packages are installed by tools/deps.sh (as root).
 
 PREFIX ?= /usr/local
 DESTDIR ?=
-# The service's files: the config in /etc whatever PREFIX is; the unit
-# where systemd looks for it (it searches /usr/local/lib/systemd/system and
-# /usr/lib/systemd/system; for another PREFIX pass
-# SYSTEMDUNITDIR=/etc/systemd/system).  See docs/operations.md.
+# Everything `make install` writes lies under PREFIX (DESTDIR staging on
+# top), unless a directory is given outside it: the configuration in
+# $(PREFIX)/etc as GNU tools do, /etc only for PREFIX=/usr (a package);
+# the unit where systemd looks for it (it searches
+# /usr/local/lib/systemd/system and /usr/lib/systemd/system; for another
+# PREFIX pass SYSTEMDUNITDIR=/etc/systemd/system).  docs/operations.md.
+ifeq ($(PREFIX),/usr)
 SYSCONFDIR ?= /etc
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+endif
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 MANDIR ?= $(PREFIX)/share/man
+# The service's spool: the unit's StateDirectory=spoolship, always here.
+STATEDIR := /var/lib/spoolship
 CC ?= cc
 BUILD ?= build
 SAN ?=
@@ -39,7 +51,7 @@ CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 LDFLAGS += -fsanitize=address,undefined
 endif
 ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -fPIC -pthread -Iinclude -Isrc \
-	$(PKG_CFLAGS) $(CFLAGS)
+	$(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LIBS = $(PKG_LIBS) -pthread
 
 LIB_SRC := errors.c clock.c array.c record.c validate.c spool.c spool_append.c \
@@ -64,7 +76,11 @@ TOOLS += $(BUILD)/mock-polaris
 endif
 TOOLS += $(BUILD)/load-ingest $(BUILD)/faultshim.so
 
+# The library's soname is libspoolship.so.$(SOVER): raise SOVER when a
+# change breaks the ABI.  The file itself is named after the version.
 SOVER := 0
+VERSION := $(shell sed -n 's/.*VERSION_STRING "\(.*\)"/\1/p' \
+	include/spoolship.h)
 all: $(BUILD)/libspoolship.a $(BUILD)/libspoolship.so $(BUILD)/spoolship \
 	$(TOOLS)
 
@@ -183,32 +199,45 @@ demo: all
 	@BUILD_DIR=$(CURDIR)/$(BUILD) tools/demo.sh
 
 install: $(BUILD)/libspoolship.a $(BUILD)/libspoolship.so $(BUILD)/spoolship
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
-		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(BUILD)/spoolship $(DESTDIR)$(PREFIX)/bin/spoolship
-	install -m 0644 $(BUILD)/libspoolship.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 0755 $(BUILD)/libspoolship.so \
-		$(DESTDIR)$(PREFIX)/lib/libspoolship.so.$(SOVER)
-	ln -sf libspoolship.so.$(SOVER) \
-		$(DESTDIR)$(PREFIX)/lib/libspoolship.so
-	install -m 0644 include/spoolship.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' \
-		-e 's|@VERSION@|$(shell sed -n 's/.*VERSION_STRING "\(.*\)"/\1/p' include/spoolship.h)|g' \
-		tools/spoolship.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/spoolship.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 0755 $(BUILD)/spoolship $(DESTDIR)$(BINDIR)/spoolship
+	install -m 0644 $(BUILD)/libspoolship.a $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(BUILD)/libspoolship.so \
+		$(DESTDIR)$(LIBDIR)/libspoolship.so.$(VERSION)
+	ln -sf libspoolship.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/libspoolship.so.$(SOVER)
+	ln -sf libspoolship.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libspoolship.so
+	install -m 0644 include/spoolship.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+		-e 's|@VERSION@|$(VERSION)|g' \
+		tools/spoolship.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/spoolship.pc
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/spoolship
 	install -m 0644 docs/man/spoolship.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 docs/man/spoolship.ini.5 $(DESTDIR)$(MANDIR)/man5/
-	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		tools/spoolship.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/spoolship.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/spoolship.service
-	@# The example only: a real spoolship.ini is never written.
-	install -m 0644 config.example.ini \
-		$(DESTDIR)$(SYSCONFDIR)/spoolship/spoolship.ini.example
+	@# The example only: a real spoolship.ini is never written.  Its
+	@# spool is the unit's state directory (the service's working
+	@# directory is /, where ./spool cannot be written).
+	sed -e '/^;path = \.\/spool$$/a path = $(STATEDIR)' \
+		config.example.ini \
+		> $(DESTDIR)$(SYSCONFDIR)/spoolship/spoolship.ini.example
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/spoolship/spoolship.ini.example
+
+# The Debian packages (debian/): spoolship, libspoolship0,
+# libspoolship-dev, in DEBDIR, checked by lintian (docs/operations.md).
+DEBDIR ?= build/deb
+deb:
+	@tools/deps.sh deb
+	@tools/make-deb.sh $(DEBDIR)
 
 clean:
 	rm -rf build
 
 .PHONY: all deps deps-test check unit lint man-lint bench demo install \
-	clean fuzz fuzz-bin soak
+	deb clean fuzz fuzz-bin soak

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tools/deps.sh - make sure the Debian 12 packages a build step needs are
-# here.  Usage: tools/deps.sh build|test|bench|all
+# here.  Usage: tools/deps.sh build|test|bench|demo|deb|all
 # Installs what is missing when run as root (apt-get); otherwise prints the
 # exact apt-get line and fails.  Never removes or upgrades anything.
 set -eu
@@ -13,17 +13,23 @@ need_bench=""
 # Optional for `test` (command:package): tried when root, never fatal; the
 # tests that use them skip with a message when they are missing.
 # libfuzzer: clang's runtime, without which clang cannot link a fuzzer.
+# dpkg-buildpackage, dh, lintian, fakeroot: `make deb` and its test.
 opt_test="chromium:chromium promtool:prometheus clang:clang
-libfuzzer:libclang-rt-dev"
+libfuzzer:libclang-rt-dev dpkg-buildpackage:dpkg-dev dh:debhelper
+lintian:lintian fakeroot:fakeroot"
 need_demo="curl:curl"
+# `make deb`: dpkg-buildpackage with debhelper (debian/), then lintian.
+need_deb="dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian
+fakeroot:fakeroot"
 
 case "${1:-build}" in
 build) want="$need_build" ;;
 test) want="$need_build $need_test" ;;
 bench) want="$need_build $need_bench" ;;
 demo) want="$need_build $need_demo" ;;
+deb) want="$need_build $need_deb" ;;
 all) want="$need_build $need_test $need_bench" ;;
-*) echo "usage: $0 build|test|bench|demo|all" >&2; exit 2 ;;
+*) echo "usage: $0 build|test|bench|demo|deb|all" >&2; exit 2 ;;
 esac
 
 # 0 when optional tool $1 is here (libfuzzer: clang links a fuzzer).
@@ -74,7 +80,8 @@ for item in $want; do
 	name=${item%%:*}
 	pkg=${item#*:}
 	case "$name" in
-	pkg-config|gcc|make|curl|python3|mandoc)
+	pkg-config|gcc|make|curl|python3|mandoc|dpkg-buildpackage|dh|\
+	lintian|fakeroot)
 		command -v "$name" >/dev/null 2>&1 && continue ;;
 	*)
 		command -v pkg-config >/dev/null 2>&1 &&

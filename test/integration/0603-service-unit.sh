@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 0603: `make install` puts the systemd unit (paths filled in from PREFIX
-# and SYSCONFDIR), both man pages and the example configuration in place,
-# and never touches a real spoolship.ini; the unit passes
+# and SYSCONFDIR), both man pages and the example configuration (its spool
+# in the unit's state directory) in place, and never touches a real
+# spoolship.ini; the unit passes
 # `systemd-analyze verify` (when systemd-analyze is installed) with its man
 # pages found, and the pages render.
 . "$(dirname "$0")/lib.sh"
@@ -11,7 +12,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 D="$T/dest"
 mkdir -p "$D/etc/spoolship"
 echo "# the operator's own file" > "$D/etc/spoolship/spoolship.ini"
-make -s -C "$top" install DESTDIR="$D" PREFIX=/opt/sp >"$T/log" 2>&1 ||
+make -s -C "$top" install DESTDIR="$D" PREFIX=/opt/sp SYSCONFDIR=/etc \
+	>"$T/log" 2>&1 ||
 	{ cat "$T/log"; not_ok "make install"; finish; }
 U="$D/opt/sp/lib/systemd/system/spoolship.service"
 for f in opt/sp/lib/systemd/system/spoolship.service \
@@ -21,8 +23,11 @@ for f in opt/sp/lib/systemd/system/spoolship.service \
 done
 check "the real config is left alone" \
 	grep -qx "# the operator's own file" "$D/etc/spoolship/spoolship.ini"
-check "the example is config.example.ini" \
-	cmp -s "$top/config.example.ini" "$D/etc/spoolship/spoolship.ini.example"
+check "the example's spool is the state directory" \
+	grep -qx 'path = /var/lib/spoolship' "$D/etc/spoolship/spoolship.ini.example"
+check "the example is otherwise config.example.ini" sh -c \
+	"sed '/^path = \/var\/lib\/spoolship\$/d' '$D/etc/spoolship/spoolship.ini.example' |
+	cmp -s '$top/config.example.ini' -"
 check "unit: ExecStart from PREFIX and SYSCONFDIR" grep -qx \
 	'ExecStart=/opt/sp/bin/spoolship run -c /etc/spoolship/spoolship.ini' "$U"
 check "unit: no @placeholder@ left" sh -c "! grep -E '@[A-Z]+@' '$U'"
