@@ -79,8 +79,9 @@ void metrics_redact(struct logger *lg, const char *in, char *out,
 		    size_t len);
 
 /*
- * The destination as the page shows it: scheme://host[:port]/path of
- * url, without user:password@, query or fragment (where a key may sit).
+ * The destination as the page shows it: scheme://host:port/path of
+ * url as the logs write it (log_url_dest), without user:password@, query
+ * or fragment (where a key may sit).
  * out (capacity len > 0) is always NUL-terminated; "" for NULL.
  */
 void metrics_destination(const char *url, char *out, size_t len);

@@ -584,10 +584,11 @@ static void test_destination(void **state)
 			    "{table}?key=s3cret#x", out, sizeof(out));
 	assert_string_equal(out, "https://api.example.com:8443/v1/events/"
 			    "{table}");
+	/* As the logs write it (log_url_dest): the port always named. */
 	metrics_destination("http://h/p", out, sizeof(out));
-	assert_string_equal(out, "http://h/p");
+	assert_string_equal(out, "http://h:80/p");
 	metrics_destination("http://user@h?token=t", out, sizeof(out));
-	assert_string_equal(out, "http://h");
+	assert_string_equal(out, "http://h:80/");
 	metrics_destination(NULL, out, sizeof(out));
 	assert_string_equal(out, "");
 }
