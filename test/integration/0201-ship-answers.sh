@@ -86,7 +86,7 @@ gen_events 1 600 > "$T/in"
 run_until_empty "$T/c.ini" "429"
 check "429: all delivered" ids_complete 1 600
 check "429: answered 429" mock_stat_ge by_status.429 1
-check "429: pause logged with its length" grep -q 'rate limited, pausing all sending.*status=429 pause_ms=1000' "$T/run.log"
+check "429: pause logged with its length" grep -q 'rate limited, pausing all sending.*status=429 .*pause_ms=1000$' "$T/run.log"
 
 # The client-side limit: 300 requests a minute is 5 a second (a burst of
 # one second's worth first), so 20 requests cannot take less than 3 s.
