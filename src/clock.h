@@ -11,6 +11,8 @@
 
 int64_t clock_wall_ms(void);
 int64_t clock_mono_ms(void);
+/* The monotonic clock in microseconds, for short durations. */
+int64_t clock_mono_us(void);
 /* Absolute CLOCK_MONOTONIC deadline ms from now, for condvar waits. */
 void clock_deadline(struct timespec *ts, int64_t ms);
 

@@ -206,42 +206,37 @@ const uint32_t ingest_bucket_us[INGEST_NBUCKETS] = {
 	500000, 1000000, 2500000, 5000000, 10000000,
 };
 
+/* The validation errors in ingest_reasons' order (the /metrics label),
+ * each with its "code" in the answer; any other is "invalid". */
+static const struct {
+	int err;
+	const char *code;
+} verrs[REASON_INVALID] = {
+	{ SPOOLSHIP_EJSON, "json" },
+	{ SPOOLSHIP_ENOTOBJECT, "not_object" },
+	{ SPOOLSHIP_ENOTIME, "no_time" },
+	{ SPOOLSHIP_EBADTIME, "bad_time" },
+	{ SPOOLSHIP_ETOOOLD, "too_old" },
+	{ SPOOLSHIP_ETOOBIG, "too_big" },
+	{ SPOOLSHIP_EUTF8, "utf8" },
+};
+
 /* Index into ingest_reasons of a validation error. */
 static size_t reason_of(int err)
 {
-	switch (err) {
-	case SPOOLSHIP_EJSON: return 0;
-	case SPOOLSHIP_ENOTOBJECT: return 1;
-	case SPOOLSHIP_ENOTIME: return 2;
-	case SPOOLSHIP_EBADTIME: return 3;
-	case SPOOLSHIP_ETOOOLD: return 4;
-	case SPOOLSHIP_ETOOBIG: return 5;
-	case SPOOLSHIP_EUTF8: return 6;
-	default: return REASON_INVALID;
-	}
-}
+	size_t i = 0;
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	while (i < REASON_INVALID && verrs[i].err != err)
+		i++;
+	return i;
 }
 
 /* Short names of the validation errors, for the answer's "code". */
 static const char *code_name(int err)
 {
-	switch (err) {
-	case SPOOLSHIP_EJSON: return "json";
-	case SPOOLSHIP_ENOTOBJECT: return "not_object";
-	case SPOOLSHIP_ENOTIME: return "no_time";
-	case SPOOLSHIP_EBADTIME: return "bad_time";
-	case SPOOLSHIP_ETOOOLD: return "too_old";
-	case SPOOLSHIP_ETOOBIG: return "too_big";
-	case SPOOLSHIP_EUTF8: return "utf8";
-	default: return "invalid";
-	}
+	size_t i = reason_of(err);
+
+	return i < REASON_INVALID ? verrs[i].code : "invalid";
 }
 
 /* ---- connections and their deadlines ---------------------------------- */
@@ -760,7 +755,7 @@ static void count_request(struct ireq *r)
 /* A request whose events are durable: its time since the headers. */
 static void count_commit(struct ireq *r)
 {
-	int64_t us = mono_us() - r->t0_us;
+	int64_t us = clock_mono_us() - r->t0_us;
 	size_t i = 0;
 
 	if (us < 0)
@@ -1430,7 +1425,7 @@ static enum MHD_Result begin(struct ingest *ig, struct MHD_Connection *c,
 		return MHD_NO;
 	r->ig = ig;
 	r->conn = c;
-	r->t0_us = mono_us();
+	r->t0_us = clock_mono_us();
 	*con_cls = r;
 	headers_of(c, &h);
 	if (request_begin(r, &h, url, method))

@@ -10,7 +10,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "answer.h"
 #include "clock.h"
 #include "ship_delete.h"
+#include "strbuf.h"
 #include "validate.h"
 #include "wake.h"
 
@@ -45,7 +45,6 @@
 #define PROBE_JITTER_MS 100    /* +- */
 #define PROBE_LOG_EVERY 60     /* failed probes per "still" line */
 #define LOG_BODY_MAX 256       /* bytes of an answer body in a log line */
-#define TAIL_MAX 2048          /* the dest/body/curl tail of a line */
 
 struct sstream;
 
@@ -895,45 +894,26 @@ static void note_error(struct shipper *sh, const struct sbatch *sb,
 	set_error(sh, e);
 }
 
-static void tail_add(char *out, size_t len, size_t *n, const char *fmt, ...)
-	LOG_PRINTF(4, 5);
-
-/* Appends to out at *n; what does not fit is cut, the line still goes. */
-static void tail_add(char *out, size_t len, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (*n + 1 >= len)
-		return;
-	va_start(ap, fmt);
-	k = vsnprintf(out + *n, len - *n, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		*n += (size_t)k < len - *n ? (size_t)k : len - *n - 1;
-}
-
 /*
  * The tail of every failure and alarm line: where the request went
  * (scheme, host, port and path; never a user, a password or a query
  * string, where secrets and signatures sit), an excerpt of the answer's
  * body, and curl's word only when curl itself failed.
  */
-static void fail_tail(const struct sbatch *sb, char *out, size_t len)
+static const char *fail_tail(const struct sbatch *sb, struct strbuf *b)
 {
 	char ex[LOG_BODY_MAX], q[LOG_BODY_MAX * 4 + 8];
-	size_t n = 0;
 
-	out[0] = '\0';
-	tail_add(out, len, &n, " dest=%s", sb->st->dest);
+	strbuf_printf(b, " dest=%s", sb->st->dest);
 	if (sb->resp_len > 0) {
 		answer_excerpt(sb->resp, sb->resp_len, ex, sizeof(ex));
 		log_quote(ex, q, sizeof(q));
-		tail_add(out, len, &n, " body=%s", q);
+		strbuf_printf(b, " body=%s", q);
 	}
 	if (sb->ans.curl_code != CURLE_OK)
-		tail_add(out, len, &n, " curl=\"%s\"",
-			 curl_easy_strerror(sb->ans.curl_code));
+		strbuf_printf(b, " curl=\"%s\"",
+			      curl_easy_strerror(sb->ans.curl_code));
+	return b->p != NULL ? b->p : "";
 }
 
 /* A failed attempt of st: no answer, a 5xx, a 429, an alarm (not a
@@ -983,11 +963,12 @@ static void unanswered(struct shipper *sh, struct sbatch *sb,
 {
 	int64_t d = PROBE_MS - PROBE_JITTER_MS +
 		    (int64_t)(rnd(sh) % (2 * PROBE_JITTER_MS + 1));
-	char tail[TAIL_MAX];
+	struct strbuf tail = { 0 };
+	const char *tl;
 
 	note_error(sh, sb, r);
 	failed(sb->st, now);
-	fail_tail(sb, tail, sizeof(tail));
+	tl = fail_tail(sb, &tail);
 	if (!sh->probing) {
 		sh->probing = 1;
 		sh->probe_since = now;
@@ -995,7 +976,7 @@ static void unanswered(struct shipper *sh, struct sbatch *sb,
 		log_warn(sh->log, "destination unreachable, probing one "
 			 "request at a time table=%s answer=%s "
 			 "interval_ms=%d%s", sb->st->name, r->word, PROBE_MS,
-			 tail);
+			 tl);
 	}
 	sh->probe_fails++;
 	sh->probe_next = now + d;
@@ -1003,7 +984,8 @@ static void unanswered(struct shipper *sh, struct sbatch *sb,
 		log_warn(sh->log, "destination still unreachable, probing "
 			 "table=%s answer=%s attempts=%u down_ms=%lld%s",
 			 sb->st->name, r->word, sh->probe_fails,
-			 (long long)(now - sh->probe_since), tail);
+			 (long long)(now - sh->probe_since), tl);
+	strbuf_free(&tail);
 	retry_later(sb, 0);
 }
 
@@ -1023,7 +1005,8 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 	int64_t pause = answer_pause_ms(&sb->ans, clock_wall_ms());
 	int status = sb->ans.http_status;
 	uint64_t delay;
-	char tail[TAIL_MAX];
+	struct strbuf tail = { 0 };
+	const char *tl;
 
 	if (sb->ans.curl_code != CURLE_OK)
 		sh->c.transport_errors++;
@@ -1064,14 +1047,15 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 			sh->c.alarms++;
 			sh->c.alarms_credentials++;
 			failed(st, now);
-			fail_tail(sb, tail, sizeof(tail));
+			tl = fail_tail(sb, &tail);
 			set_error(sh, "credentials refused right after a "
 				      "refresh");
 			log_error(sh->log, "credentials alarm: refused right "
 				  "after a refresh; backing off, data kept "
 				  "table=%s status=%d backoff_ms=%lld%s",
 				  st->name, status,
-				  (long long)sh->o.alarm_backoff_ms, tail);
+				  (long long)sh->o.alarm_backoff_ms, tl);
+			strbuf_free(&tail);
 			st->paused_until = now + sh->o.alarm_backoff_ms;
 			st->alarmed = 1;
 		}
@@ -1082,11 +1066,12 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 		sh->c.alarms++;
 		failed(st, now);
 		note_error(sh, sb, r);
-		fail_tail(sb, tail, sizeof(tail));
+		tl = fail_tail(sb, &tail);
 		log_error(sh->log, "destination alarm, backing off, data kept "
 			  "table=%s status=%d answer=%s backoff_ms=%lld%s",
 			  st->name, status, r->word,
-			  (long long)sh->o.alarm_backoff_ms, tail);
+			  (long long)sh->o.alarm_backoff_ms, tl);
+		strbuf_free(&tail);
 		st->paused_until = now + sh->o.alarm_backoff_ms;
 		st->alarmed = 1;
 		if (r->action == ANSWER_FATAL)
@@ -1104,11 +1089,12 @@ static void on_answer(struct shipper *sh, struct sbatch *sb)
 		st->attempt++;
 		failed(st, now);
 		note_error(sh, sb, r);
-		fail_tail(sb, tail, sizeof(tail));
+		tl = fail_tail(sb, &tail);
 		log_warn(sh->log, "request failed, will retry table=%s "
 			 "status=%d answer=%s attempt=%u delay_ms=%llu%s",
 			 st->name, status, r->word, sb->attempt + 1,
-			 (unsigned long long)delay, tail);
+			 (unsigned long long)delay, tl);
+		strbuf_free(&tail);
 		retry_later(sb, (int64_t)delay);
 		return;
 	}
