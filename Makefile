@@ -50,24 +50,31 @@ CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
-ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -fPIC -pthread -Iinclude -Isrc \
+ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -fPIC -pthread -Iinclude \
 	$(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LIBS = $(PKG_LIBS) -pthread
 
-LIB_SRC := errors.c clock.c array.c record.c validate.c spool.c spool_append.c \
-	spool_read.c spool_inspect.c spool_dead.c spool_compact.c producer.c \
-	spool_salvage.c salvage_walk.c salvage_scan.c seal.c spool_seal.c \
-	durable.c spool_room.c
-# The daemon's modules link libcurl, inih, libcrypto and libmicrohttpd:
-# never part of the producer library.
-DAEMON_SRC := config.c log.c answer.c auth.c wake.c ship.c ship_delete.c \
-	ship_auth.c ingest.c notify.c pidfile.c metrics.c strbuf.c listen_addr.c \
-	run_lock.c
-CLI_SRC := cli.c cli_help.c cli_append.c cli_inspect.c cli_watch.c cli_run.c \
-	cli_dead.c cli_salvage.c cli_keygen.c cli_config.c $(DAEMON_SRC)
-DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+# One folder per layer (docs/architecture.md): src/lib is the producer
+# library (libspoolship), src/maint the offline spool maintenance the
+# command runs (compact, salvage: never in the shared library), src/daemon
+# the shipper, ingest endpoint and their helpers (libcurl, inih,
+# libmicrohttpd: never in the library), src/cli the command.  Each folder
+# is compiled with the include paths of the layers below it only, so a
+# library file cannot include a daemon or command header.
+LIB_SRC := $(wildcard src/lib/*.c)
+MAINT_SRC := $(wildcard src/maint/*.c)
+DAEMON_SRC := $(wildcard src/daemon/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+MAINT_OBJ := $(MAINT_SRC:src/%.c=$(BUILD)/obj/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:src/%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o)
+# Everything above the library links the library's objects through this
+# archive (its internal functions too); programs outside the project link
+# libspoolship.a or libspoolship.so.
+INTERNAL_LIB := $(BUILD)/libspoolship-internal.a
+# What the daemon's tests and the fuzz targets link besides the library.
+APP_OBJ := $(MAINT_OBJ) $(DAEMON_OBJ)
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 TOOLS := $(BUILD)/append-example $(BUILD)/spool-tool $(BUILD)/bench-append
@@ -89,9 +96,18 @@ deps:
 deps-test:
 	@tools/deps.sh test
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/spoolship.h | deps
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
+LAYER_INC_lib := -Isrc/lib
+LAYER_INC_maint := -Isrc/lib -Isrc/maint
+LAYER_INC_daemon := -Isrc/lib -Isrc/daemon
+LAYER_INC_cli := -Isrc/lib -Isrc/maint -Isrc/daemon -Isrc/cli
+ALL_INC := $(LAYER_INC_cli)
+HEADERS := $(wildcard src/*/*.h) include/spoolship.h
+define layer_rule
+$$(BUILD)/obj/$(1)/%.o: src/$(1)/%.c $$(HEADERS) | deps
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(LAYER_INC_$(1)) -fvisibility=hidden -c -o $$@ $$<
+endef
+$(foreach l,lib maint daemon cli,$(eval $(call layer_rule,$(l))))
 
 # The status page (tools/status.html) as a C string literal for metrics.c:
 # backslash, quote and '?' (trigraphs) escaped, one literal per line.
@@ -99,29 +115,32 @@ $(BUILD)/gen/status_page.h: tools/status.html
 	@mkdir -p $(dir $@)
 	sed -e 's/[\\"?]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp
 	mv $@.tmp $@
-$(BUILD)/obj/metrics.o: $(BUILD)/gen/status_page.h
-$(BUILD)/obj/metrics.o: ALL_CFLAGS += -I$(BUILD)/gen
+$(BUILD)/obj/daemon/metrics.o: $(BUILD)/gen/status_page.h
+$(BUILD)/obj/daemon/metrics.o: ALL_CFLAGS += -I$(BUILD)/gen
 
 $(BUILD)/libspoolship.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(INTERNAL_LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/libspoolship.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libspoolship.so.$(SOVER) $(LDFLAGS) -o $@ \
 		$^ $(LIBS)
 
-$(BUILD)/spoolship: $(CLI_OBJ) $(BUILD)/libspoolship.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libspoolship.a $(LIBS) \
+$(BUILD)/spoolship: $(CLI_OBJ) $(APP_OBJ) $(INTERNAL_LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(APP_OBJ) $(INTERNAL_LIB) $(LIBS) \
 		$(DAEMON_LIBS)
 
 $(BUILD)/append-example: docs/examples/append-example.c \
 		$(BUILD)/libspoolship.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libspoolship.a $(LIBS)
 
-$(BUILD)/spool-tool: test/spool-tool.c $(BUILD)/libspoolship.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libspoolship.a $(LIBS)
+$(BUILD)/spool-tool: test/spool-tool.c $(INTERNAL_LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_INC) $(LDFLAGS) -o $@ $< $(INTERNAL_LIB) $(LIBS)
 
-$(BUILD)/bench-append: tools/bench-append.c $(BUILD)/libspoolship.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libspoolship.a $(LIBS)
+$(BUILD)/bench-append: tools/bench-append.c $(INTERNAL_LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_INC) $(LDFLAGS) -o $@ $< $(INTERNAL_LIB) $(LIBS)
 
 $(BUILD)/mock-polaris: tools/mock-polaris.c | deps
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE $(LDFLAGS) -o $@ $< $(TOOL_LIBS) \
@@ -137,11 +156,11 @@ $(BUILD)/load-ingest: tools/load-ingest.c | deps
 $(BUILD)/faultshim.so: test/faultshim.c
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -o $@ $< -ldl
 
-$(BUILD)/test/%: test/unit/%.c $(BUILD)/libspoolship.a $(DAEMON_OBJ) \
+$(BUILD)/test/%: test/unit/%.c $(INTERNAL_LIB) $(APP_OBJ) \
 		| deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(DAEMON_OBJ) \
-		$(BUILD)/libspoolship.a $(LIBS) $(DAEMON_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(ALL_INC) $(LDFLAGS) -o $@ $< $(APP_OBJ) \
+		$(INTERNAL_LIB) $(LIBS) $(DAEMON_LIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 
@@ -162,11 +181,11 @@ check: deps-test
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/fuzz/%)
-$(BUILD)/fuzz/%: test/fuzz/%.c $(BUILD)/libspoolship.a $(DAEMON_OBJ) \
+$(BUILD)/fuzz/%: test/fuzz/%.c $(INTERNAL_LIB) $(APP_OBJ) \
 		$(wildcard test/fuzz/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
-		$(DAEMON_OBJ) $(BUILD)/libspoolship.a $(LIBS) $(DAEMON_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_INC) -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(APP_OBJ) $(INTERNAL_LIB) $(LIBS) $(DAEMON_LIBS)
 fuzz-bin: $(FUZZ_BIN)
 fuzz: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang SAN=fuzz \
@@ -182,7 +201,7 @@ soak: all
 # never appear in src/ or include/: use snprintf, strtol, gmtime_r.
 lint:
 	@if grep -nE '\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|gets|localtime|gmtime|asctime|ctime)[[:space:]]*\(' \
-		src/*.c src/*.h include/*.h; then \
+		src/*/*.c src/*/*.h include/*.h; then \
 		echo "lint: banned function (see the comment above)"; exit 1; fi
 
 # Man pages: mandoc's checker; a warning or worse fails (style notes, such

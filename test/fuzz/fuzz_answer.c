@@ -2,9 +2,9 @@
  * fuzz_answer.c - libFuzzer target for what the receiver answers: the
  * header lines curl hands to answer_header_cb() (status lines, Retry-After,
  * Date, RateLimit-*), the classification and pause built on them
- * (src/answer.c), the body excerpt kept for logs and the dead store, and
+ * (src/daemon/answer.c), the body excerpt kept for logs and the dead store, and
  * the OAuth token endpoint's JSON answer (auth_refresh_complete() in
- * src/auth.c).  Input: an HTTP answer as received, header lines, a blank
+ * src/daemon/auth.c).  Input: an HTTP answer as received, header lines, a blank
  * line, the body.
  */
 #include "fuzz.h"

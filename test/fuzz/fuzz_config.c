@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c - libFuzzer target for the INI configuration
- * (src/config.c): config_load() through libinih and the option table,
+ * (src/daemon/config.c): config_load() through libinih and the option table,
  * with every check across keys, then what `spoolship run` derives from a
  * loaded file (URLs per table, spool options, secrets).  config_load()
  * reads a path, so each input is written to one memfd first.

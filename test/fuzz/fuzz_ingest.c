@@ -1,6 +1,6 @@
 /*
  * fuzz_ingest.c - libFuzzer target for the ingest endpoint's request path
- * (src/ingest.c through ingest_dry_run()): routing of /v1/events/{table},
+ * (src/daemon/ingest.c through ingest_dry_run()): routing of /v1/events/{table},
  * Authorization, Content-Length, Content-Encoding, the body taken in
  * pieces, gunzip within the size limit, line splitting and validation,
  * and the JSON answer.  Input: an HTTP/1.1 request as sent.  Two test

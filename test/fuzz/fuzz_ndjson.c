@@ -1,7 +1,7 @@
 /*
  * fuzz_ndjson.c - libFuzzer target for the NDJSON framing that
  * `spoolship append` and the ingest endpoint share (validate_line() in
- * src/validate.c), then validate_event() on each line as both do.  The
+ * src/lib/validate.c), then validate_event() on each line as both do.  The
  * lines found in one pass over the whole body (ingest) must be those
  * found reading it in pieces of any size (append reads a pipe).
  */

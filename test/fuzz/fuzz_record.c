@@ -1,6 +1,6 @@
 /*
  * fuzz_record.c - libFuzzer target for the spool record decoders
- * (src/record.c through record.h): record_decode(), the batch reader's
+ * (src/lib/record.c through record.h): record_decode(), the batch reader's
  * record_decode_to_open(), record_peek_time(), dead_record_decode() and
  * event_key_parse() on any bytes, and on the same bytes with a correct
  * CRC, so the checks after the CRC are reached too.  What decodes must

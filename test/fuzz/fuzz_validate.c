@@ -1,6 +1,6 @@
 /*
  * fuzz_validate.c - libFuzzer target for the door of the spool
- * (src/validate.c): validate_event() on any bytes, the __time parser, and
+ * (src/lib/validate.c): validate_event() on any bytes, the __time parser, and
  * the UTF-8 checks.  Besides the sanitizers it checks that what is stored
  * is valid UTF-8 JSON that validates again to the very same bytes.
  */

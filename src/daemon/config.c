@@ -1877,7 +1877,7 @@ int config_write_example(FILE *f)
 	      "default.\n"
 	      "#\n"
 	      "# Written by config_write_example() from the option table in "
-	      "src/config.c;\n"
+	      "src/daemon/config.c;\n"
 	      "# test/unit/test_config.c fails when this file and the table "
 	      "differ.\n"
 	      "# A line \";key = value\" shows a default: remove the ';' and "
