@@ -26,7 +26,7 @@
 #include <cjson/cJSON.h>
 
 #include "clock.h"
-#include "listen_addr.h"
+#include "http_server.h"
 #include "spool.h"
 #include "strbuf.h"
 #include "validate.h"
@@ -46,7 +46,6 @@
 				* long is read and dropped before the
 				* answer: a client writing it all first
 				* then reads the answer */
-#define LIMIT_LOG_MS 10000     /* "connection limit reached" warnings */
 #define REFUSED_LOG_BURST 10   /* "request refused" lines per ... */
 #define REFUSED_LOG_MS 10000   /* ... this long, then counted only */
 #define DIGEST_LEN 32
@@ -112,8 +111,7 @@ struct ireq {
 struct ingest {
 	spoolship_spool *s;
 	struct logger *log;
-	struct MHD_Daemon *mhd;
-	unsigned port;
+	struct http_server *srv;
 	/* settings copied from the config at the start */
 	int has_token;
 	unsigned char token_digest[DIGEST_LEN];
@@ -142,8 +140,6 @@ struct ingest {
 	_Atomic uint64_t rejected_by[INGEST_NREASONS];
 	_Atomic uint64_t request_bytes, commit_sum_us;
 	_Atomic uint64_t commit_buckets[INGEST_NBUCKETS + 1];
-	_Atomic int running;        /* MHD started: its messages are debug */
-	_Atomic int64_t next_limit_log;
 	struct log_limit refused_log; /* "ingest request refused" lines */
 };
 
@@ -1476,43 +1472,6 @@ static void on_completed(void *cls, struct MHD_Connection *c,
 		conn_deadline(ig, c, ig->timeout_ms);
 }
 
-/* What libmicrohttpd says while starting (cannot bind, ...) is a
- * warning; once it runs, mostly clients going away: debug.  Except the
- * connection limit, a warning at most every LIMIT_LOG_MS. */
-static int mhd_log_level(struct ingest *ig, const char *msg)
-{
-	int64_t now = clock_mono_ms(), next;
-
-	if (!atomic_load(&ig->running))
-		return LOG_LVL_WARN;
-	if (strstr(msg, "limit") == NULL)
-		return LOG_LVL_DEBUG;
-	next = atomic_load(&ig->next_limit_log);
-	if (now < next || !atomic_compare_exchange_strong(
-				  &ig->next_limit_log, &next,
-				  now + LIMIT_LOG_MS))
-		return LOG_LVL_DEBUG;
-	return LOG_LVL_WARN;
-}
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-	LOG_PRINTF(2, 0);
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	struct ingest *ig = cls;
-	char msg[512], q[600];
-	size_t n;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	log_quote(msg, q, sizeof(q));
-	log_emit(ig->log, mhd_log_level(ig, msg),
-		 "ingest: libmicrohttpd says msg=%s", q);
-}
-
 /* ---- start and stop ----------------------------------------------------- */
 
 static int copy_settings(struct ingest *ig, const struct config *c)
@@ -1580,43 +1539,24 @@ static struct ingest *ingest_alloc(void)
 
 static int start_mhd(struct ingest *ig, const struct config *c)
 {
-	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	unsigned tmo_s = (unsigned)((c->ingest.connection_timeout_ms + 999) /
-				    1000);
-	const union MHD_DaemonInfo *di;
-	int v6 = 0, rc;
+	const struct http_server_conf hc = {
+		.name = "ingest",
+		.listen = c->ingest.listen,
+		.log = ig->log,
+		.flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
+		.threads = INGEST_THREADS,
+		.max_connections = (unsigned)c->ingest.max_connections,
+		.timeout_s = (unsigned)((c->ingest.connection_timeout_ms +
+					 999) / 1000),
+		.conn_memory = CONN_MEMORY,
+		.quiet_running = 1,
+		.on_access = on_access,
+		.on_completed = on_completed,
+		.on_connection = on_connection,
+		.cls = ig,
+	};
 
-	if ((rc = listen_addr_resolve(c->ingest.listen, &ss, &v6)) != 0) {
-		log_error(ig->log, "ingest: cannot resolve the listen address "
-			  "listen=%s", c->ingest.listen);
-		return rc;
-	}
-	if (v6)
-		flags |= MHD_USE_IPv6;
-	errno = 0;
-	ig->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, ig,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, ig,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)INGEST_THREADS,
-		MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)c->ingest.max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, tmo_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, ig,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, ig,
-		MHD_OPTION_END);
-	if (ig->mhd == NULL) {
-		rc = errno != 0 ? -errno : -EIO;
-		log_error(ig->log, "ingest: cannot listen listen=%s error=\"%s\"",
-			  c->ingest.listen, spoolship_strerror(rc));
-		return rc;
-	}
-	atomic_store(&ig->running, 1);
-	di = MHD_get_daemon_info(ig->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	ig->port = di != NULL ? di->port : 0;
-	return 0;
+	return http_server_start(&hc, &ig->srv);
 }
 
 int ingest_start(const struct config *c, spoolship_spool *s,
@@ -1641,7 +1581,8 @@ int ingest_start(const struct config *c, spoolship_spool *s,
 	if ((rc = start_mhd(ig, c)) != 0)
 		goto err;
 	log_info(ig->log, "ingest listening listen=%s port=%u auth=%s "
-		 "max_body_bytes=%zu partial=%s", c->ingest.listen, ig->port,
+		 "max_body_bytes=%zu partial=%s", c->ingest.listen,
+		 http_server_port(ig->srv),
 		 ig->has_token ? "bearer" : "none", ig->max_body,
 		 ig->reject_all ? "reject_all" : "accept_valid");
 	*out = ig;
@@ -1653,7 +1594,7 @@ err:
 
 unsigned ingest_port(const struct ingest *ig)
 {
-	return ig != NULL ? ig->port : 0;
+	return ig != NULL ? http_server_port(ig->srv) : 0;
 }
 
 void ingest_stats(struct ingest *ig, struct ingest_stats *st)
@@ -1680,13 +1621,11 @@ void ingest_stats(struct ingest *ig, struct ingest_stats *st)
 
 void ingest_stop(struct ingest *ig)
 {
-	MHD_socket lfd = MHD_INVALID_SOCKET;
 	struct ingest_stats st;
 
 	if (ig == NULL)
 		return;
-	if (ig->mhd != NULL)
-		lfd = MHD_quiesce_daemon(ig->mhd);
+	http_server_quiesce(ig->srv);
 	/* Every request already handed over is committed and resumed
 	 * before the daemon stops: MHD must not stop with a connection
 	 * suspended. */
@@ -1696,10 +1635,8 @@ void ingest_stop(struct ingest *ig)
 	pthread_mutex_unlock(&ig->mu);
 	if (ig->committer_running)
 		pthread_join(ig->committer, NULL);
-	if (ig->mhd != NULL) {
-		MHD_stop_daemon(ig->mhd);
-		if (lfd != MHD_INVALID_SOCKET)
-			close(lfd);
+	if (ig->srv != NULL) {
+		http_server_stop(ig->srv);
 		ingest_stats(ig, &st);
 		log_info(ig->log, "ingest stopped requests=%llu "
 			 "events_accepted=%llu events_rejected=%llu "

@@ -6,21 +6,18 @@
  */
 #define _GNU_SOURCE
 #include "metrics.h"
-#include "listen_addr.h"
+#include "http_server.h"
 #include "strbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include "clock.h"
 #include "log.h"
@@ -36,10 +33,9 @@ static const char status_page[] =
 #define RATE_WINDOW_MS 5000   /* rates on the page: over at least this */
 
 struct metrics {
-	struct MHD_Daemon *mhd;
+	struct http_server *srv;
 	spoolship_spool *s;
 	struct logger *log;
-	unsigned port;
 	int64_t start_ms;
 	_Atomic int64_t max_age_ms;
 	/* mu guards the fields up to ring_n: the shipper's thread writes
@@ -1043,54 +1039,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 			 NULL, "not found: try /metrics, / or /status.json\n");
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-	LOG_PRINTF(2, 0);
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	struct metrics *m = cls;
-	char msg[512], q[600];
-	size_t n;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	log_quote(msg, q, sizeof(q));
-	log_warn(m->log, "metrics: libmicrohttpd says msg=%s", q);
-}
-
 static int start_mhd(struct metrics *m, const char *listen)
 {
-	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-			 MHD_USE_ERROR_LOG;
-	const union MHD_DaemonInfo *di;
-	int v6 = 0, rc;
+	const struct http_server_conf hc = {
+		.name = "metrics",
+		.listen = listen,
+		.log = m->log,
+		.flags = MHD_USE_AUTO,
+		.max_connections = CONN_LIMIT,
+		.timeout_s = CONN_TIMEOUT_S,
+		.on_access = on_access,
+		.cls = m,
+	};
 
-	if ((rc = listen_addr_resolve(listen, &ss, &v6)) != 0) {
-		log_error(m->log, "metrics: cannot resolve the listen address "
-			  "listen=%s", listen);
-		return rc;
-	}
-	if (v6)
-		flags |= MHD_USE_IPv6;
-	errno = 0;
-	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, m,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, m,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-		MHD_OPTION_END);
-	if (m->mhd == NULL) {
-		rc = errno != 0 ? -errno : -EIO;
-		log_error(m->log, "metrics: cannot listen listen=%s "
-			  "error=\"%s\"", listen, spoolship_strerror(rc));
-		return rc;
-	}
-	di = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	m->port = di != NULL ? di->port : 0;
-	return 0;
+	return http_server_start(&hc, &m->srv);
 }
 
 int metrics_start(const struct config *c, spoolship_spool *s,
@@ -1118,7 +1080,7 @@ int metrics_start(const struct config *c, spoolship_spool *s,
 	if ((rc = start_mhd(m, c->metrics.listen)) != 0)
 		goto err;
 	log_info(lg, "metrics listening listen=%s port=%u paths=/metrics,/,"
-		 "/status.json", c->metrics.listen, m->port);
+		 "/status.json", c->metrics.listen, http_server_port(m->srv));
 	*out = m;
 	return 0;
 err:
@@ -1128,15 +1090,14 @@ err:
 
 unsigned metrics_port(const struct metrics *m)
 {
-	return m != NULL ? m->port : 0;
+	return m != NULL ? http_server_port(m->srv) : 0;
 }
 
 void metrics_stop(struct metrics *m)
 {
 	if (m == NULL)
 		return;
-	if (m->mhd != NULL)
-		MHD_stop_daemon(m->mhd);
+	http_server_stop(m->srv);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
