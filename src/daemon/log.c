@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "array.h"
 #include "clock.h"
 #include "spoolship.h"
 #include "strbuf.h"
@@ -96,6 +97,7 @@ void log_configure(struct logger *lg, int level, int json)
 int log_secret_add(struct logger *lg, const char *s)
 {
 	char **v, *copy;
+	void *p;
 	size_t i, n;
 
 	if (s == NULL || *s == '\0')
@@ -105,13 +107,14 @@ int log_secret_add(struct logger *lg, const char *s)
 	if (copy == NULL)
 		return -ENOMEM;
 	pthread_mutex_lock(&lg->mu);
-	v = realloc(lg->secrets, (lg->nsecrets + 1) * sizeof(*v));
-	if (v == NULL) {
+	p = lg->secrets;
+	if (array_grow(&p, &lg->secrets_cap, lg->nsecrets + 1,
+		       sizeof(*v)) != 0) {
 		pthread_mutex_unlock(&lg->mu);
 		free(copy);
 		return -ENOMEM;
 	}
-	lg->secrets = v;
+	lg->secrets = v = p;
 	/* Longest first: a secret that contains another is masked whole. */
 	for (i = lg->nsecrets; i > 0 && strlen(v[i - 1]) < n; i--)
 		v[i] = v[i - 1];
@@ -145,6 +148,7 @@ void log_secrets_clear(struct logger *lg)
 	n = lg->nsecrets;
 	lg->secrets = NULL;
 	lg->nsecrets = 0;
+	lg->secrets_cap = 0;
 	pthread_mutex_unlock(&lg->mu);
 	free_secrets(old, n);
 }
@@ -177,6 +181,7 @@ int log_secrets_set(struct logger *lg, const char *const *v, size_t n)
 	oldn = lg->nsecrets;
 	lg->secrets = nv;
 	lg->nsecrets = k;
+	lg->secrets_cap = n + 1;
 	pthread_mutex_unlock(&lg->mu);
 	free_secrets(old, oldn);
 	return 0;

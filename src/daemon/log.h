@@ -41,6 +41,7 @@ struct logger {
 	int64_t (*now_ms)(void); /* wall clock for "ts" */
 	size_t nsecrets;
 	char **secrets;          /* owned copies, longest first */
+	size_t secrets_cap;      /* room in secrets (array_grow) */
 };
 
 /*

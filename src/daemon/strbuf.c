@@ -7,29 +7,30 @@
 #include "strbuf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
+#define FIRST_CAP 4096 /* an answer's first allocation, at least */
+
 /* Room for n more bytes and a NUL.  Returns 0, or -1 (b->oom set). */
 static int reserve(struct strbuf *b, size_t n)
 {
-	size_t nc = b->cap ? b->cap : 4096;
-	char *p;
+	void *p = b->p;
+	size_t need = b->len + n + 1;
 
 	if (b->oom)
 		return -1;
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	while (nc < b->len + n + 1)
-		nc *= 2;
-	p = realloc(b->p, nc);
-	if (p == NULL) {
+	if (n > SIZE_MAX - b->len - 1 ||
+	    array_grow(&p, &b->cap, b->cap == 0 && need < FIRST_CAP ?
+			       FIRST_CAP : need, 1) != 0) {
 		b->oom = 1;
 		return -1;
 	}
 	b->p = p;
-	b->cap = nc;
 	return 0;
 }
 
