@@ -4,7 +4,9 @@
  * Applications append JSON events to a spool (an LMDB environment on local
  * disk); the `spoolship run` daemon ships them to an HTTP Events API.  This
  * header is the whole public contract.  It never pulls in libcurl or
- * libmicrohttpd: linking it costs LMDB, cJSON and zlib only.
+ * libmicrohttpd: linking it costs LMDB, cJSON, zlib, libcrypto (OpenSSL,
+ * for encryption at rest) and pthreads (pkg-config --libs --static
+ * spoolship lists them).
  *
  * Errors
  *   Every function that can fail returns an int: 0 on success, or a negative
@@ -28,6 +30,27 @@
  *   (LMDB serialises writers).  A process must open a given spool directory
  *   only once (an LMDB rule): share the handle between threads instead.
  *
+ * Growing structs
+ *   struct spoolship_options, spoolship_producer_options and
+ *   spoolship_stats begin with `size`: the sizeof of the struct the
+ *   program was compiled with.  The _init functions set it (for stats,
+ *   spoolship_stats_init() before spoolship_spool_stats()).  Fields are
+ *   only ever added at the end, each layout larger than the one before
+ *   (never only into tail padding), so a program built against an older
+ *   header keeps working: the library accepts every layout it has
+ *   published, from the first (ABI 0) to its own; fields an older
+ *   caller's struct lacks get their defaults (options) or are not
+ *   written (stats).  A size smaller than the first layout, larger than
+ *   the library's or in between two layouts is refused with
+ *   SPOOLSHIP_EINVAL.
+ *
+ * Versions and ABI
+ *   The shared library's soname is libspoolship.so.0.  ABI 0 begins with
+ *   the first release (nothing earlier was published).  Functions may be
+ *   added; a change to an existing function's signature, or to a
+ *   struct's layout other than by the rule above, raises the soname's
+ *   number.  spoolship_version() tells which library a program runs with.
+ *
  * Caveats
  *   - Do not open a spool on a network filesystem (LMDB needs working
  *     mmap and POSIX locks).
@@ -46,6 +69,8 @@ extern "C" {
 #endif
 
 #define SPOOLSHIP_VERSION_STRING "0.1.0"
+/* The same version as one number: major * 10000 + minor * 100 + patch. */
+#define SPOOLSHIP_VERSION_NUMBER 100
 
 /* Marks the library's public functions; everything else in the shared
  * library is hidden (it is built with -fvisibility=hidden). */
@@ -64,6 +89,12 @@ extern "C" {
 
 /* Longest stream (table) name, in bytes, without the terminating NUL. */
 #define SPOOLSHIP_MAX_TABLE_LEN 255
+
+/* The version of the library the program runs with (it may differ from
+ * the header's SPOOLSHIP_VERSION_STRING and _NUMBER it was built with):
+ * a static string such as "0.1.0", and the same as one number. */
+SPOOLSHIP_API const char *spoolship_version(void);
+SPOOLSHIP_API int spoolship_version_number(void);
 
 /* Library error codes.  Reserved range: -39999 .. -39900. */
 enum spoolship_err {
@@ -124,8 +155,9 @@ enum spoolship_full_policy {
 
 /* Options for spoolship_spool_open().  Always fill with
  * spoolship_options_init() first, then change what you need: fields may be
- * added at the end in later versions. */
+ * added at the end in later versions ("Growing structs" above). */
 struct spoolship_options {
+	size_t size;                /* sizeof(struct spoolship_options) */
 	int sync;                   /* enum spoolship_sync */
 	unsigned sync_interval_ms;  /* SYNC_BATCH flush period; default 200 */
 	uint64_t max_bytes;         /* disk budget of the data file; 1 GiB */
@@ -151,7 +183,7 @@ struct spoolship_options {
 				     * the clear.  See docs/security.md. */
 };
 
-/* Fills *o with the defaults above.  Never fails. */
+/* Fills *o with the defaults above and sets its size.  Never fails. */
 SPOOLSHIP_API void spoolship_options_init(struct spoolship_options *o);
 
 /* Sync mode and policy names as used in configs and on the command line
@@ -170,7 +202,8 @@ typedef struct spoolship_spool spoolship_spool;
  * On success stores a handle the caller owns in *out; release it with
  * spoolship_spool_close().  Errors: SPOOLSHIP_EVERSION (the spool was written
  * by a newer spoolship), SPOOLSHIP_ECORRUPT (not a spool, or damaged),
- * SPOOLSHIP_EINVAL (bad options), -EACCES/-EROFS (not writable),
+ * SPOOLSHIP_EINVAL (bad options, or opts->size not a layout this library
+ * knows), -EACCES/-EROFS (not writable),
  * SPOOLSHIP_EKEY (opts->key_file unusable; spoolship_key_check() tells
  * why), SPOOLSHIP_EKEYWRONG (another key sealed this spool),
  * SPOOLSHIP_EKEYNEEDED (an encrypted spool opened for writing without
@@ -263,7 +296,9 @@ struct spoolship_stream_stats {
 	uint64_t next_seq;         /* sequence the next append gets */
 };
 
+/* Fill with spoolship_stats_init() before spoolship_spool_stats(). */
 struct spoolship_stats {
+	size_t size;               /* sizeof(struct spoolship_stats) */
 	uint64_t pending_events;
 	uint64_t pending_bytes;
 	int64_t oldest_event_ms;   /* over all streams; 0 if none pending */
@@ -288,9 +323,14 @@ struct spoolship_stats {
 	uint64_t purged_total;     /* deleted from the dead store */
 };
 
-/* Reads a consistent snapshot of the spool's figures into *out.  The caller
- * owns out->streams and releases it with spoolship_stats_free().  Returns 0,
- * -ENOMEM, or an LMDB-derived error. */
+/* Zeroes *st and sets its size.  Never fails. */
+SPOOLSHIP_API void spoolship_stats_init(struct spoolship_stats *st);
+
+/* Reads a consistent snapshot of the spool's figures into *out, which
+ * spoolship_stats_init() prepared (out->size is kept).  The caller owns
+ * out->streams and releases it with spoolship_stats_free().  Returns 0,
+ * SPOOLSHIP_EINVAL (out->size not a layout this library knows), -ENOMEM,
+ * or an LMDB-derived error. */
 SPOOLSHIP_API
 int spoolship_spool_stats(spoolship_spool *s, struct spoolship_stats *out);
 SPOOLSHIP_API void spoolship_stats_free(struct spoolship_stats *st);
@@ -303,7 +343,9 @@ SPOOLSHIP_API int spoolship_spool_sync(spoolship_spool *s);
 
 typedef struct spoolship_producer spoolship_producer;
 
+/* Fill with spoolship_producer_options_init() ("Growing structs"). */
 struct spoolship_producer_options {
+	size_t size;           /* sizeof(struct spoolship_producer_options) */
 	size_t max_events;     /* flush when this many are buffered; 10000 */
 	size_t max_bytes;      /* ... or this many bytes; 8 MiB */
 	unsigned linger_ms;    /* ... or this long after the first; 50 */
@@ -318,8 +360,9 @@ void spoolship_producer_options_init(struct spoolship_producer_options *o);
  * max_events or max_bytes are reached, linger_ms after the first buffered
  * event (by a background thread the producer owns), on
  * spoolship_producer_flush() and on close.  opts may be NULL.  The caller
- * owns *out; s must outlive it.  Errors: SPOOLSHIP_EINVAL, -ENOMEM, -errno
- * of pthread_create.
+ * owns *out; s must outlive it.  Errors: SPOOLSHIP_EINVAL (also for an
+ * opts->size this library does not know), -ENOMEM, -errno of
+ * pthread_create.
  */
 SPOOLSHIP_API int spoolship_producer_new(spoolship_spool *s, const char *table,
 			   const struct spoolship_producer_options *opts,

@@ -181,6 +181,7 @@ int cli_stats(struct cli_common *c, int argc, char **argv)
 			 "[--interval DURATION]", NULL, NULL, &json);
 	if (ex != EXIT_OK || (ex = cli_open_existing(c, &s)) != EXIT_OK)
 		return ex;
+	spoolship_stats_init(&st);
 	rc = spoolship_spool_stats(s, &st);
 	if (rc == 0) {
 		if (json)

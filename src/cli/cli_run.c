@@ -317,6 +317,7 @@ static int until_empty_exit(struct daemon *d, int ex)
 
 	if (!d->until_empty)
 		return ex;
+	spoolship_stats_init(&st);
 	if (spoolship_spool_stats(d->spool, &st) != 0)
 		return EXIT_ERROR;
 	pending = st.pending_events;
@@ -340,6 +341,7 @@ static void progress(struct daemon *d)
 	if (every <= 0 || now - d->progress_from < every)
 		return;
 	shipped = total - d->progress_shipped;
+	spoolship_stats_init(&st);
 	if (spoolship_spool_stats(d->spool, &st) == 0) {
 		pending = st.pending_events;
 		spoolship_stats_free(&st);

@@ -287,6 +287,7 @@ int cli_watch(struct cli_common *c, int argc, char **argv)
 								: NULL;
 
 		spoolship_stats_free(&now->st);
+		spoolship_stats_init(&now->st);
 		if ((rc = spoolship_spool_stats(sp, &now->st)) != 0)
 			break;
 		now->mono_ms = clock_mono_ms();

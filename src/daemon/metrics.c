@@ -813,6 +813,7 @@ static void take_sample(struct metrics *m)
 {
 	struct spoolship_stats st;
 
+	spoolship_stats_init(&st);
 	if (spoolship_spool_stats(m->s, &st) != 0)
 		return; /* a gap in the charts, nothing worse */
 	m->sample = (struct metrics_sample){
@@ -923,6 +924,7 @@ static struct gathered *gather(struct metrics *m, int with_ring)
 	g->v.destination = g->dest;
 	pthread_mutex_unlock(&m->mu);
 	g->v.ring = g->ring;
+	spoolship_stats_init(&g->st);
 	g->st_ok = spoolship_spool_stats(m->s, &g->st) == 0;
 	g->v.st = g->st_ok ? &g->st : NULL;
 	g->v.now_ms = clock_wall_ms();

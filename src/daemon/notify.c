@@ -167,6 +167,7 @@ static void send_status(struct notify *n, spoolship_spool *s,
 	char msg[256];
 	int len = snprintf(msg, sizeof(msg), "STATUS=shipping");
 
+	spoolship_stats_init(&st);
 	if (s != NULL && spoolship_spool_stats(s, &st) == 0) {
 		len += snprintf(msg + len, sizeof(msg) - (size_t)len,
 				": %llu pending",

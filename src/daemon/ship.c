@@ -287,7 +287,10 @@ static int stream_add(struct shipper *sh, const char *name, uint32_t id)
 static int scan_streams(struct shipper *sh)
 {
 	struct spoolship_stats st;
-	int rc = spoolship_spool_stats(sh->s, &st);
+	int rc;
+
+	spoolship_stats_init(&st);
+	rc = spoolship_spool_stats(sh->s, &st);
 
 	if (rc != 0)
 		return rc;
@@ -1244,6 +1247,7 @@ int ship_idle(struct shipper *sh)
 	for (size_t i = 0; i < sh->nstreams; i++)
 		if (sh->streams[i]->waiting != NULL)
 			return 0;
+	spoolship_stats_init(&st);
 	if (spoolship_spool_stats(sh->s, &st) != 0)
 		return 0;
 	idle = st.pending_events == 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "layout.h"
 #include "spool.h"
 #include "validate.h"
 
@@ -39,6 +40,7 @@ struct spoolship_producer {
 
 void spoolship_producer_options_init(struct spoolship_producer_options *o)
 {
+	o->size = sizeof(*o);
 	o->max_events = 10000;
 	o->max_bytes = 8u << 20;
 	o->linger_ms = 50;
@@ -155,11 +157,8 @@ int spoolship_producer_new(spoolship_spool *s, const char *table,
 		return -ENOMEM;
 	p->s = s;
 	memcpy(p->table, table, strlen(table) + 1);
-	if (opts != NULL)
-		p->o = *opts;
-	else
-		spoolship_producer_options_init(&p->o);
-	if (p->o.max_events == 0 || p->o.max_bytes == 0) {
+	if (producer_options_import(opts, &p->o, NULL, 0) != 0 ||
+	    p->o.max_events == 0 || p->o.max_bytes == 0) {
 		free(p);
 		return SPOOLSHIP_EINVAL;
 	}

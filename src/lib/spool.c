@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "layout.h"
 
 #define MAP_INITIAL (64ull << 20)
 #define MAP_MIN (256ull << 10)
@@ -27,6 +28,7 @@
 void spoolship_options_init(struct spoolship_options *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
 	o->sync = SPOOLSHIP_SYNC_FULL;
 	o->sync_interval_ms = 200;
 	o->max_bytes = 1ull << 30;
@@ -718,17 +720,14 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 	if (s == NULL)
 		return -ENOMEM;
 	s->lockfd = -1;
-	if (opts != NULL)
-		s->o = *opts;
-	else
-		spoolship_options_init(&s->o);
+	rc = options_import(opts, &s->o, NULL, 0);
 	pthread_rwlock_init(&s->maplock, NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->sync_cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if (!opts_ok(&s->o)) {
+	if (rc != 0 || !opts_ok(&s->o)) {
 		rc = SPOOLSHIP_EINVAL;
 		goto err;
 	}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layout.h"
 #include "spool.h"
 
 /* Reads the head record (oldest sequence) of a stream. */
@@ -92,7 +93,7 @@ static int stats_streams(spoolship_spool *s, MDB_txn *txn,
 	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
 }
 
-int spoolship_spool_stats(spoolship_spool *s, struct spoolship_stats *st)
+static int stats_fill(spoolship_spool *s, struct spoolship_stats *st)
 {
 	static const char *const keys[] = { META_APPENDED, META_SHIPPED,
 					    META_EXPIRED,  META_DEAD,
@@ -108,9 +109,7 @@ int spoolship_spool_stats(spoolship_spool *s, struct spoolship_stats *st)
 	uint64_t v = 0;
 	int rc;
 
-	if (s == NULL || st == NULL)
-		return SPOOLSHIP_EINVAL;
-	memset(st, 0, sizeof(*st));
+	spoolship_stats_init(st);
 	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
 		return rc;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && rc == 0; i++)
@@ -139,6 +138,19 @@ int spoolship_spool_stats(spoolship_spool *s, struct spoolship_stats *st)
 	if (rc != 0)
 		spoolship_stats_free(st);
 	return spool_norm(rc);
+}
+
+/* Filled in the library's layout, handed out in the caller's. */
+int spoolship_spool_stats(spoolship_spool *s, struct spoolship_stats *st)
+{
+	struct spoolship_stats full;
+	int rc;
+
+	if (s == NULL || st == NULL || stats_check(st, NULL, 0) != 0)
+		return SPOOLSHIP_EINVAL;
+	rc = stats_fill(s, &full);
+	layout_export(st, &full);
+	return rc;
 }
 
 void spoolship_stats_free(struct spoolship_stats *st)

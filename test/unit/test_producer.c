@@ -11,6 +11,7 @@ static uint64_t pending(struct fixture *f)
 	struct spoolship_stats st;
 	uint64_t n;
 
+	spoolship_stats_init(&st);
 	assert_int_equal(spoolship_spool_stats(f->s, &st), 0);
 	n = st.pending_events;
 	spoolship_stats_free(&st);

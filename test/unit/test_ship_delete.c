@@ -44,6 +44,7 @@ static uint64_t pending_events(spoolship_spool *s)
 	struct spoolship_stats st;
 	uint64_t n;
 
+	spoolship_stats_init(&st);
 	assert_int_equal(spoolship_spool_stats(s, &st), 0);
 	n = st.pending_events;
 	spoolship_stats_free(&st);

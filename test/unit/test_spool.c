@@ -15,6 +15,7 @@ static void open_with(struct fixture *f, const struct spoolship_options *o)
 
 static void get_stats(struct fixture *f, struct spoolship_stats *st)
 {
+	spoolship_stats_init(st);
 	assert_int_equal(spoolship_spool_stats(f->s, st), 0);
 }
 

@@ -25,6 +25,7 @@ static void kill_seqs(struct fixture *f, const char *table,
 
 static void stats(struct fixture *f, struct spoolship_stats *st)
 {
+	spoolship_stats_init(st);
 	assert_int_equal(spoolship_spool_stats(f->s, st), 0);
 	/* The invariant docs/spool-format.md states. */
 	assert_int_equal(st->dead_events, st->dead_total - st->requeued_total -

@@ -64,6 +64,7 @@ static void test_budget_reserve_kept(void **state)
 		lo = r.last_seq + 1;
 		assert_true(n > 0 || round == 0);
 	}
+	spoolship_stats_init(&st);
 	assert_int_equal(spoolship_spool_stats(f->s, &st), 0);
 	assert_int_equal(st.pending_events, hi - lo + 1);
 	assert_true(st.map_bytes <= o.max_bytes + spool_reserve(f->s));
@@ -101,6 +102,7 @@ static void test_dead_move_split(void **state)
 	assert_int_equal(mdb_env_info(f->s->env, &after), 0);
 	/* 5.4 MB, a txn closing once 2 MiB went in: 2 txns of 3. */
 	assert_true(after.me_last_txnid - before.me_last_txnid >= 2);
+	spoolship_stats_init(&st);
 	assert_int_equal(spoolship_spool_stats(f->s, &st), 0);
 	assert_int_equal(st.pending_events, 0);
 	assert_int_equal(st.dead_total, 6);
