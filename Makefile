@@ -118,8 +118,19 @@ $(BUILD)/gen/status_page.h: tools/status.html
 $(BUILD)/obj/daemon/metrics.o: $(BUILD)/gen/status_page.h
 $(BUILD)/obj/daemon/metrics.o: ALL_CFLAGS += -I$(BUILD)/gen
 
-$(BUILD)/libspoolship.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+# The public archive holds one relocatable object: the library's objects
+# linked together (ld -r), then every hidden symbol made local, so only
+# the spoolship_* functions stay global and a program's own errf or
+# array_grow cannot clash with ours (test 0031).
+LD ?= ld
+OBJCOPY ?= objcopy
+$(BUILD)/libspoolship.o: $(LIB_OBJ)
+	$(LD) -r -o $@.tmp $^
+	$(OBJCOPY) --localize-hidden $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/libspoolship.a: $(BUILD)/libspoolship.o
+	rm -f $@ && ar rcs $@ $<
 
 $(INTERNAL_LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

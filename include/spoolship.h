@@ -6,7 +6,8 @@
  * header is the whole public contract.  It never pulls in libcurl or
  * libmicrohttpd: linking it costs LMDB, cJSON, zlib, libcrypto (OpenSSL,
  * for encryption at rest) and pthreads (pkg-config --libs --static
- * spoolship lists them).
+ * spoolship lists them).  The library defines no global symbol outside
+ * the spoolship_ prefix, so its internals never clash with a program's.
  *
  * Errors
  *   Every function that can fail returns an int: 0 on success, or a negative
