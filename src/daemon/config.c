@@ -19,7 +19,9 @@
 
 #include <ini.h>
 
+#include "auth.h"
 #include "log.h"
+#include "names.h"
 #include "validate.h"
 
 #define MS   INT64_C(1)
@@ -37,15 +39,9 @@
 
 /* ---- the table ---------------------------------------------------------- */
 
-static const char *const sync_names[] = { "full", "batch", "none", NULL };
-static const char *const policy_names[] = { "reject", "drop_oldest", "block",
-					    NULL };
-static const char *const auth_names[] = { "none", "bearer", "oauth",
-					  "apikey", NULL };
+/* The enums of this file only; the others' names come from the code that
+ * parses them too (names.h, auth.h, log.h): one list each. */
 static const char *const tls_names[] = { "1.2", "1.3", NULL };
-static const char *const level_names[] = { "debug", "info", "warn", "error",
-					   NULL };
-static const char *const format_names[] = { "text", "json", NULL };
 static const char *const partial_names[] = { "accept_valid", "reject_all",
 					     NULL };
 
@@ -100,7 +96,7 @@ static const struct config_option options[] = {
 	    "A relative path is taken from this file's directory (the "
 	    "default ./spool, not given here, from the working directory); "
 	    "run logs it absolute. Use a local filesystem, never NFS."),
-	ENUM("spool", "sync", "full", sync_names, spool.sync,
+	ENUM("spool", "sync", "full", spoolship_sync_names, spool.sync,
 	     "When an append is durable. full: fsync before an append "
 	     "returns (survives power loss). batch: fsync every sync_interval "
 	     "(a power loss may take back that much). none: leave flushing "
@@ -112,7 +108,8 @@ static const struct config_option options[] = {
 	SIZE("spool", "max_bytes", "1G", 1 * MIB, 64 * TIB, spool.max_bytes,
 	     "Disk budget of the spool's data file. When it is used up, "
 	     "full_policy decides."),
-	ENUM("spool", "full_policy", "reject", policy_names, spool.full_policy,
+	ENUM("spool", "full_policy", "reject", spoolship_full_policy_names,
+	     spool.full_policy,
 	     "What an append does when the spool is full. reject: the "
 	     "producer gets a 'spool full' error and nothing accepted is "
 	     "touched. drop_oldest: the oldest pending events are deleted "
@@ -192,7 +189,7 @@ static const struct config_option options[] = {
 	STR("ship", "user_agent", "spoolship/{version}", ship.user_agent, 0,
 	    "User-Agent header; {version} becomes the spoolship version."),
 
-	ENUM("auth", "mode", "none", auth_names, auth.mode,
+	ENUM("auth", "mode", "none", auth_mode_names, auth.mode,
 	     "none: no Authorization header. bearer: a static Bearer token. "
 	     "oauth: OAuth2 client credentials from token_url, renewed before "
 	     "they expire. apikey: an API key, sent as Basic base64(KEY:)."),
@@ -235,9 +232,9 @@ static const struct config_option options[] = {
 	ENUM("tls", "min_version", "1.2", tls_names, tls.min_version,
 	     "Lowest TLS version accepted."),
 
-	ENUM("log", "level", "info", level_names, log.level,
+	ENUM("log", "level", "info", log_level_names, log.level,
 	     "Least severe level written."),
-	ENUM("log", "format", "text", format_names, log.format,
+	ENUM("log", "format", "text", log_format_names, log.format,
 	     "text: '2026-11-25T21:00:00.123Z warn  message key=value'. json: "
 	     "one object per line with ts, level, msg and each key=value "
 	     "field as a string."),
@@ -461,17 +458,6 @@ int config_parse_duration(const char *s, int64_t *out_ms)
 	}
 	*out_ms = total;
 	return 0;
-}
-
-static int parse_enum(const char *s, const char *const *names, int *out)
-{
-	for (int i = 0; names[i] != NULL; i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-	}
-	return SPOOLSHIP_EINVAL;
 }
 
 /* ---- showing values (messages, example, docs) --------------------------- */
@@ -700,7 +686,7 @@ static int set_value(const struct config_option *o, void *base,
 		*(int *)field(base, o) = b;
 		return 0;
 	case CONFIG_ENUM:
-		if (parse_enum(v, o->names, &b) != 0) {
+		if (spoolship_name_parse(v, o->names, &b) != 0) {
 			show_names(o->names, names, sizeof(names));
 			snprintf(why, len, "invalid value '%.64s' for %s: "
 				 "expected %s", v, lbl, names);
