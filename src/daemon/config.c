@@ -19,6 +19,7 @@
 
 #include <ini.h>
 
+#include "array.h"
 #include "auth.h"
 #include "log.h"
 #include "names.h"
@@ -617,7 +618,8 @@ struct ctx {
 	size_t table;    /* the current [table NAME] in cfg.tables */
 	int *lines;      /* per option: line that set it, 0 = default */
 	int *tlines;     /* per table and option: same for table options */
-	size_t tcap;
+	size_t tcap;     /* of cfg.tables */
+	size_t tlcap;    /* of tlines, in tables */
 	int oom;
 	int io_err;
 };
@@ -808,17 +810,9 @@ static int expand(const char *v, const char *lbl, char **out, char *why,
 		} else {
 			p++;
 		}
-		if (n + alen + 1 > cap) {
-			char *t;
-
-			while (n + alen + 1 > cap)
-				cap *= 2;
-			t = realloc(r, cap);
-			if (t == NULL) {
-				free(r);
-				return -ENOMEM;
-			}
-			r = t;
+		if (array_grow((void **)&r, &cap, n + alen + 1, 1) != 0) {
+			free(r);
+			return -ENOMEM;
 		}
 		memcpy(r + n, add, alen);
 		n += alen;
@@ -924,20 +918,11 @@ static int new_table(struct ctx *x, const char *name)
 	struct config *c = &x->cfg;
 	struct config_table *t;
 
-	if (c->ntables == x->tcap) {
-		size_t cap = x->tcap ? x->tcap * 2 : 8;
-		void *p = realloc(c->tables, cap * sizeof(*c->tables));
-		int *l;
-
-		if (p == NULL)
-			return -ENOMEM;
-		c->tables = p;
-		l = realloc(x->tlines, cap * NOPTIONS * sizeof(*l));
-		if (l == NULL)
-			return -ENOMEM;
-		x->tlines = l;
-		x->tcap = cap;
-	}
+	if (array_grow((void **)&c->tables, &x->tcap, c->ntables + 1,
+		       sizeof(*c->tables)) != 0 ||
+	    array_grow((void **)&x->tlines, &x->tlcap, c->ntables + 1,
+		       NOPTIONS * sizeof(*x->tlines)) != 0)
+		return -ENOMEM;
 	t = &c->tables[c->ntables];
 	memset(t, 0, sizeof(*t));
 	memset(&x->tlines[c->ntables * NOPTIONS], 0,
