@@ -270,6 +270,8 @@ int config_parse_size(const char *s, uint64_t *out);
 /* "500ms", "30s", "5m", "2h", "7d", "1h30m"; a bare number is ms. */
 int config_parse_duration(const char *s, int64_t *out_ms);
 
+/* ---- the documents written from the table (config_docs.c) -------------- */
+
 /*
  * Write config.example.ini and the option tables of docs/configuration.md
  * from the table (the unit test compares both with the files).  Return 0
