@@ -85,6 +85,17 @@ void config_show_value(const struct config_option *o, int64_t v, char *buf,
 /* "full, batch or none" */
 void config_show_names(const char *const *names, char *buf, size_t len);
 
+/* ---- config_docs.c: mdoc text (test_manpage tests the escapes) ---------- */
+
+/* s as mdoc text lines: one sentence a line (mdoc's rule), longer ones
+ * wrapped at blanks after 72 columns, a backslash as \e, and \& before a
+ * line that would start with a control character. */
+void config_man_text(FILE *f, const char *s);
+/* s as a macro argument: quoted, with \(dq for a quote and \e for a
+ * backslash, \& so that it is never taken for a macro name nor its last
+ * character for a delimiter. */
+void config_man_arg(FILE *f, const char *s);
+
 /* ---- config_check.c ----------------------------------------------------- */
 
 /* Every check that looks at more than one key, the secret files read
