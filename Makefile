@@ -1,7 +1,8 @@
 # spoolship - GNU Make build.  `make` builds the library and the command,
 # `make check` everything under ASan+UBSan and runs every test, `make bench`
 # prints the throughput figures, `make demo` shows the pipeline, `make deb`
-# builds the Debian packages.
+# builds the Debian packages, `make docs` rewrites the files written from
+# the configuration's option table (after changing an option).
 # Missing Debian packages are installed by tools/deps.sh (as root).
 
 PREFIX ?= /usr/local
@@ -82,6 +83,7 @@ ifneq ($(wildcard tools/mock-polaris.c),)
 TOOLS += $(BUILD)/mock-polaris
 endif
 TOOLS += $(BUILD)/load-ingest $(BUILD)/faultshim.so
+TOOLS += $(BUILD)/gen-docs
 
 # The library's soname is libspoolship.so.$(SOVER): raise SOVER when a
 # change breaks the ABI.  The file itself is named after the version.
@@ -161,6 +163,17 @@ $(BUILD)/mock-polaris: tools/mock-polaris.c | deps
 $(BUILD)/load-ingest: tools/load-ingest.c | deps
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(shell pkg-config --libs libcurl zlib 2>/dev/null)
+
+# The files written from the option table (src/daemon/config_docs.c):
+# config.example.ini, docs/configuration.md's key tables and the man
+# page's option list.  test_config fails when one of them differs from
+# the table: `make docs` rewrites them.
+$(BUILD)/gen-docs: tools/gen-docs.c $(INTERNAL_LIB) $(APP_OBJ)
+	$(CC) $(ALL_CFLAGS) $(ALL_INC) $(LDFLAGS) -o $@ $< $(APP_OBJ) \
+		$(INTERNAL_LIB) $(LIBS) $(DAEMON_LIBS)
+
+docs: $(BUILD)/gen-docs
+	@$(BUILD)/gen-docs
 
 # The I/O fault shim (LD_PRELOAD, test/faultshim.c): never sanitized, so
 # it can be preloaded into any build.
@@ -271,3 +284,4 @@ clean:
 
 .PHONY: all deps deps-test check unit lint man-lint bench demo install \
 	deb clean fuzz fuzz-bin soak
+.PHONY: docs

@@ -112,12 +112,10 @@ static void ship_opts_of(const struct config *c, struct ship_opts *o)
 static int make_auth(const struct config *c, struct auth **out, char *why,
 		     size_t whylen)
 {
-	static const char *const modes[] = { "none", "bearer", "oauth",
-					     "apikey" };
 	struct auth_params p;
 
 	memset(&p, 0, sizeof(p));
-	p.mode = modes[c->auth.mode];
+	p.mode = auth_mode_names[c->auth.mode];
 	p.token = c->auth.token;
 	p.token_url = c->auth.token_url;
 	p.client_id = c->auth.client_id;

@@ -19,6 +19,7 @@
 
 #include "answer.h"
 #include "errf.h"
+#include "names.h"
 #include "spoolship.h"
 
 /* Longest OAuth "error" / "error_description" quoted in a message. */
@@ -51,8 +52,9 @@ struct auth {
 	int confirmed;        /* the current token was accepted once */
 };
 
-static const char *const mode_names[] = { "none", "bearer", "oauth",
-					  "apikey" };
+const char *const auth_mode_names[] = { "none", "bearer", "oauth", "apikey",
+					NULL };
+#define NMODES (sizeof(auth_mode_names) / sizeof(auth_mode_names[0]) - 1)
 
 static int is_set(const char *s)
 {
@@ -363,7 +365,7 @@ static int check_unused(const struct auth_params *p, int mode, char *errbuf,
 		if (is_set(uses[i].v) && (int)uses[i].mode != mode)
 			return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 				    "auth: %s is set but mode is %s",
-				    uses[i].name, mode_names[mode]);
+				    uses[i].name, auth_mode_names[mode]);
 	}
 	return 0;
 }
@@ -373,19 +375,14 @@ int auth_new(const struct auth_params *p, struct auth **out, char *errbuf,
 {
 	struct auth *a;
 	int mode = -1, rc;
-	size_t i;
 
 	if (p == NULL || out == NULL)
 		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
 			    "auth: no parameters");
-	if (!is_set(p->mode)) {
+	if (!is_set(p->mode))
 		mode = AUTH_NONE;
-	} else {
-		for (i = 0; i < 4; i++) {
-			if (strcmp(p->mode, mode_names[i]) == 0)
-				mode = (int)i;
-		}
-	}
+	else /* mode stays -1 for an unknown name */
+		spoolship_name_parse(p->mode, auth_mode_names, &mode);
 	/* The mode is not quoted: a mistaken "${SECRET}" could sit there. */
 	if (mode < 0)
 		return errf(errbuf, errlen, SPOOLSHIP_EINVAL,
@@ -438,9 +435,9 @@ enum auth_mode auth_mode(const struct auth *a)
 
 const char *auth_mode_name(enum auth_mode mode)
 {
-	if ((unsigned)mode >= sizeof(mode_names) / sizeof(mode_names[0]))
+	if ((unsigned)mode >= NMODES)
 		return "unknown";
-	return mode_names[mode];
+	return auth_mode_names[mode];
 }
 
 /* ---- using the token ---------------------------------------------------- */

@@ -98,6 +98,10 @@ enum auth_mode auth_mode(const struct auth *a);
 /* "none", "bearer", "oauth", "apikey". */
 const char *auth_mode_name(enum auth_mode mode);
 
+/* Those names in enum order, NULL-terminated: the one list auth_new()
+ * and the option table ([auth] mode) parse and document. */
+extern const char *const auth_mode_names[];
+
 /*
  * The Authorization header value to send now: "Bearer TOKEN",
  * "Basic base64(KEY:)", or NULL for mode none.  *value points into a

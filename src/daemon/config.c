@@ -1,51 +1,31 @@
 /*
  * config.c - loads the INI file of `spoolship run` through one option
- * table, which also writes config.example.ini and the docs' key tables.
+ * table (its values parsed by config_parse.c, checked across keys by
+ * config_check.c; config_docs.c writes the example and the docs from it).
  * It must never stop at the first problem, nor put a secret in a message.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <ini.h>
 
+#include "array.h"
+#include "auth.h"
+#include "config_int.h"
 #include "log.h"
+#include "names.h"
 #include "validate.h"
-
-#define MS   INT64_C(1)
-#define SEC  (1000 * MS)
-#define MIN  (60 * SEC)
-#define HOUR (60 * MIN)
-#define DAY  (24 * HOUR)
-#define KIB  INT64_C(1024)
-#define MIB  (1024 * KIB)
-#define GIB  (1024 * MIB)
-#define TIB  (1024 * GIB)
-
-/* A secret file larger than this is not a token. */
-#define SECRET_FILE_MAX 65536
 
 /* ---- the table ---------------------------------------------------------- */
 
-static const char *const sync_names[] = { "full", "batch", "none", NULL };
-static const char *const policy_names[] = { "reject", "drop_oldest", "block",
-					    NULL };
-static const char *const auth_names[] = { "none", "bearer", "oauth",
-					  "apikey", NULL };
+/* The enums of this file only; the others' names come from the code that
+ * parses them too (names.h, auth.h, log.h): one list each. */
 static const char *const tls_names[] = { "1.2", "1.3", NULL };
-static const char *const level_names[] = { "debug", "info", "warn", "error",
-					   NULL };
-static const char *const format_names[] = { "text", "json", NULL };
 static const char *const partial_names[] = { "accept_valid", "reject_all",
 					     NULL };
 
@@ -100,7 +80,7 @@ static const struct config_option options[] = {
 	    "A relative path is taken from this file's directory (the "
 	    "default ./spool, not given here, from the working directory); "
 	    "run logs it absolute. Use a local filesystem, never NFS."),
-	ENUM("spool", "sync", "full", sync_names, spool.sync,
+	ENUM("spool", "sync", "full", spoolship_sync_names, spool.sync,
 	     "When an append is durable. full: fsync before an append "
 	     "returns (survives power loss). batch: fsync every sync_interval "
 	     "(a power loss may take back that much). none: leave flushing "
@@ -112,7 +92,8 @@ static const struct config_option options[] = {
 	SIZE("spool", "max_bytes", "1G", 1 * MIB, 64 * TIB, spool.max_bytes,
 	     "Disk budget of the spool's data file. When it is used up, "
 	     "full_policy decides."),
-	ENUM("spool", "full_policy", "reject", policy_names, spool.full_policy,
+	ENUM("spool", "full_policy", "reject", spoolship_full_policy_names,
+	     spool.full_policy,
 	     "What an append does when the spool is full. reject: the "
 	     "producer gets a 'spool full' error and nothing accepted is "
 	     "touched. drop_oldest: the oldest pending events are deleted "
@@ -192,7 +173,7 @@ static const struct config_option options[] = {
 	STR("ship", "user_agent", "spoolship/{version}", ship.user_agent, 0,
 	    "User-Agent header; {version} becomes the spoolship version."),
 
-	ENUM("auth", "mode", "none", auth_names, auth.mode,
+	ENUM("auth", "mode", "none", auth_mode_names, auth.mode,
 	     "none: no Authorization header. bearer: a static Bearer token. "
 	     "oauth: OAuth2 client credentials from token_url, renewed before "
 	     "they expire. apikey: an API key, sent as Basic base64(KEY:)."),
@@ -235,9 +216,9 @@ static const struct config_option options[] = {
 	ENUM("tls", "min_version", "1.2", tls_names, tls.min_version,
 	     "Lowest TLS version accepted."),
 
-	ENUM("log", "level", "info", level_names, log.level,
+	ENUM("log", "level", "info", log_level_names, log.level,
 	     "Least severe level written."),
-	ENUM("log", "format", "text", format_names, log.format,
+	ENUM("log", "format", "text", log_format_names, log.format,
 	     "text: '2026-11-25T21:00:00.123Z warn  message key=value'. json: "
 	     "one object per line with ts, level, msg and each key=value "
 	     "field as a string."),
@@ -308,17 +289,17 @@ const struct config_section *config_sections(size_t *n)
 	return sections;
 }
 
-static int is_table(const struct config_option *o)
+int config_is_table(const struct config_option *o)
 {
 	return strcmp(o->section, "table") == 0;
 }
 
-static void *field(void *base, const struct config_option *o)
+void *config_field(void *base, const struct config_option *o)
 {
 	return (char *)base + o->offset;
 }
 
-static int find_section(const char *name)
+int config_find_section(const char *name)
 {
 	for (size_t i = 0; i < NSECTIONS; i++)
 		if (strcmp(sections[i].name, name) == 0)
@@ -326,7 +307,7 @@ static int find_section(const char *name)
 	return -1;
 }
 
-static int find_option(const char *section, const char *key)
+int config_find_option(const char *section, const char *key)
 {
 	for (size_t i = 0; i < NOPTIONS; i++)
 		if (strcmp(options[i].section, section) == 0 &&
@@ -337,7 +318,7 @@ static int find_option(const char *section, const char *key)
 
 const char *config_enum_name(const char *section, const char *key, int v)
 {
-	int i = find_option(section, key);
+	int i = config_find_option(section, key);
 
 	if (i < 0 || options[i].type != CONFIG_ENUM || v < 0)
 		return NULL;
@@ -347,205 +328,8 @@ const char *config_enum_name(const char *section, const char *key, int v)
 	return options[i].names[v];
 }
 
-/* ---- value parsers ------------------------------------------------------ */
-
-static int is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-int config_parse_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
-
-	for (int i = 0; s != NULL && i < 4; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return SPOOLSHIP_EINVAL;
-}
-
-int config_parse_int(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || !(is_digit(*s) || (*s == '-' && is_digit(s[1]))))
-		return SPOOLSHIP_EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return SPOOLSHIP_EINVAL;
-	*out = v;
-	return 0;
-}
-
-int config_parse_size(const char *s, uint64_t *out)
-{
-	int64_t mul = 1;
-	char *end;
-	long long v;
-
-	if (s == NULL || !is_digit(*s))
-		return SPOOLSHIP_EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0)
-		return SPOOLSHIP_EINVAL;
-	switch (*end) {
-	case 'T': case 't': mul *= 1024; /* fall through */
-	case 'G': case 'g': mul *= 1024; /* fall through */
-	case 'M': case 'm': mul *= 1024; /* fall through */
-	case 'K': case 'k': mul *= 1024; end++; break;
-	}
-	if (mul > 1 && (*end == 'i' || *end == 'I') &&
-	    (end[1] == 'B' || end[1] == 'b'))
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end != '\0' || v > INT64_MAX / mul)
-		return SPOOLSHIP_EINVAL;
-	*out = (uint64_t)(v * mul);
-	return 0;
-}
-
-int config_parse_duration(const char *s, int64_t *out_ms)
-{
-	static const struct {
-		const char *unit;
-		int64_t ms;
-	} units[] = {
-		{ "ms", MS }, { "s", SEC }, { "m", MIN }, { "h", HOUR },
-		{ "d", DAY },
-	};
-	const char *p = s;
-	int64_t total = 0;
-
-	if (s == NULL || !is_digit(*s))
-		return SPOOLSHIP_EINVAL;
-	while (*p != '\0') {
-		int64_t mul = 0;
-		size_t ulen = 0;
-		char *end;
-		long long v;
-
-		if (!is_digit(*p))
-			return SPOOLSHIP_EINVAL;
-		errno = 0;
-		v = strtoll(p, &end, 10);
-		if (errno != 0)
-			return SPOOLSHIP_EINVAL;
-		if (*end == '\0' && p == s) {
-			mul = MS; /* a bare number alone */
-		} else {
-			for (size_t i = 0; i < 5 && mul == 0; i++) {
-				ulen = strlen(units[i].unit);
-				/* "ms" is tried before "m". */
-				if (strncmp(end, units[i].unit, ulen) == 0)
-					mul = units[i].ms;
-			}
-			if (mul == 0)
-				return SPOOLSHIP_EINVAL;
-		}
-		if (v > (INT64_MAX - total) / mul)
-			return SPOOLSHIP_EINVAL;
-		total += v * mul;
-		p = end + ulen;
-	}
-	*out_ms = total;
-	return 0;
-}
-
-static int parse_enum(const char *s, const char *const *names, int *out)
-{
-	for (int i = 0; names[i] != NULL; i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-	}
-	return SPOOLSHIP_EINVAL;
-}
-
-/* ---- showing values (messages, example, docs) --------------------------- */
-
-static void show_size(int64_t v, char *buf, size_t len)
-{
-	static const char units[] = "TGMK";
-	int64_t m = TIB;
-
-	for (int i = 0; i < 4; i++, m /= 1024) {
-		if (v != 0 && v % m == 0) {
-			snprintf(buf, len, "%lld%c", (long long)(v / m),
-				 units[i]);
-			return;
-		}
-	}
-	snprintf(buf, len, "%lld", (long long)v);
-}
-
-static void show_duration(int64_t ms, char *buf, size_t len)
-{
-	static const struct {
-		const char *unit;
-		int64_t ms;
-	} units[] = {
-		{ "d", DAY }, { "h", HOUR }, { "m", MIN }, { "s", SEC },
-	};
-
-	if (ms == 0) {
-		snprintf(buf, len, "0");
-		return;
-	}
-	for (size_t i = 0; i < 4; i++) {
-		if (ms % units[i].ms == 0) {
-			snprintf(buf, len, "%lld%s",
-				 (long long)(ms / units[i].ms), units[i].unit);
-			return;
-		}
-	}
-	snprintf(buf, len, "%lldms", (long long)ms);
-}
-
-static void show(const struct config_option *o, int64_t v, char *buf,
-		 size_t len)
-{
-	if (o->type == CONFIG_SIZE)
-		show_size(v, buf, len);
-	else if (o->type == CONFIG_DURATION)
-		show_duration(v, buf, len);
-	else
-		snprintf(buf, len, "%lld", (long long)v);
-}
-
-/* "full, batch or none" */
-static void show_names(const char *const *names, char *buf, size_t len)
-{
-	size_t n = 0, used = 0;
-
-	while (names[n] != NULL)
-		n++;
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && used < len; i++) {
-		int k = snprintf(buf + used, len - used, "%s%s",
-				 i == 0 ? "" : i + 1 == n ? " or " : ", ",
-				 names[i]);
-
-		if (k < 0)
-			break;
-		used += (size_t)k;
-	}
-}
-
 /* "[ship] linger", "[table clicks] id" */
-static void label(const struct config_option *o, const char *table,
+void config_label(const struct config_option *o, const char *table,
 		  char *buf, size_t len)
 {
 	if (table != NULL)
@@ -556,10 +340,8 @@ static void label(const struct config_option *o, const char *table,
 
 /* ---- errors ------------------------------------------------------------- */
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void add_err(struct config_errors *e, int line, const char *fmt, ...)
+void config_add_err(struct config_errors *e, int line, const char *fmt,
+		    ...)
 {
 	va_list ap;
 
@@ -620,47 +402,23 @@ void config_errors_print(const struct config_errors *e, const char *file,
 
 enum { SECT_NONE = -1, SECT_BAD = -2 };
 
-struct ctx {
-	struct config cfg;
-	struct config_errors *errs;
-	FILE *fp;
-	char *buf;
-	size_t bufcap;
-	int line;
-	int sect;        /* index into sections[], SECT_NONE or SECT_BAD */
-	size_t table;    /* the current [table NAME] in cfg.tables */
-	int *lines;      /* per option: line that set it, 0 = default */
-	int *tlines;     /* per table and option: same for table options */
-	size_t tcap;
-	int oom;
-	int io_err;
-};
-
-static int *line_slot(struct ctx *x, size_t opt)
+static int *line_slot(struct config_ctx *x, size_t opt)
 {
-	if (is_table(&options[opt]))
+	if (config_is_table(&options[opt]))
 		return &x->tlines[x->table * NOPTIONS + opt];
 	return &x->lines[opt];
 }
 
 /* Line that set [section] key, 0 when it kept its default. */
-static int line_of(const struct ctx *x, const char *section,
+int config_line_of(const struct config_ctx *x, const char *section,
 		   const char *key)
 {
-	int i = find_option(section, key);
+	int i = config_find_option(section, key);
 
 	return i < 0 ? 0 : x->lines[i];
 }
 
 /* ---- loading: values ---------------------------------------------------- */
-
-static int has_control(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
 
 static int set_string(char **slot, const char *v)
 {
@@ -685,28 +443,28 @@ static int set_value(const struct config_option *o, void *base,
 
 	switch (o->type) {
 	case CONFIG_STRING:
-		if (has_control(v)) {
+		if (config_has_control(v)) {
 			snprintf(why, len, "%s holds a control character",
 				 lbl);
 			return SPOOLSHIP_EINVAL;
 		}
-		return set_string(field(base, o), v);
+		return set_string(config_field(base, o), v);
 	case CONFIG_BOOL:
 		if (config_parse_bool(v, &b) != 0) {
 			snprintf(why, len, "invalid value '%.64s' for %s: "
 				 "expected true or false", v, lbl);
 			return SPOOLSHIP_EINVAL;
 		}
-		*(int *)field(base, o) = b;
+		*(int *)config_field(base, o) = b;
 		return 0;
 	case CONFIG_ENUM:
-		if (parse_enum(v, o->names, &b) != 0) {
-			show_names(o->names, names, sizeof(names));
+		if (spoolship_name_parse(v, o->names, &b) != 0) {
+			config_show_names(o->names, names, sizeof(names));
 			snprintf(why, len, "invalid value '%.64s' for %s: "
 				 "expected %s", v, lbl, names);
 			return SPOOLSHIP_EINVAL;
 		}
-		*(int *)field(base, o) = b;
+		*(int *)config_field(base, o) = b;
 		return 0;
 	case CONFIG_INT:
 		rc = config_parse_int(v, &n);
@@ -728,23 +486,17 @@ static int set_value(const struct config_option *o, void *base,
 		return SPOOLSHIP_EINVAL;
 	}
 	if (n < o->min || n > o->max) {
-		show(o, o->min, lo, sizeof(lo));
-		show(o, o->max, hi, sizeof(hi));
+		config_show_value(o, o->min, lo, sizeof(lo));
+		config_show_value(o, o->max, hi, sizeof(hi));
 		snprintf(why, len, "%s = %.64s is out of range %s .. %s", lbl,
 			 v, lo, hi);
 		return SPOOLSHIP_EINVAL;
 	}
 	if (o->type == CONFIG_SIZE)
-		*(uint64_t *)field(base, o) = (uint64_t)n;
+		*(uint64_t *)config_field(base, o) = (uint64_t)n;
 	else
-		*(int64_t *)field(base, o) = n;
+		*(int64_t *)config_field(base, o) = n;
 	return 0;
-}
-
-static int is_name_char(int c, int first)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
-	       (!first && is_digit(c));
 }
 
 /*
@@ -775,8 +527,9 @@ static int expand(const char *v, const char *lbl, char **out, char *why,
 				goto bad;
 			}
 			name = p + 2;
-			for (end = name; is_name_char((unsigned char)*end,
-						      end == name); end++)
+			for (end = name;
+			     config_is_name_char((unsigned char)*end,
+						 end == name); end++)
 				;
 			nlen = (size_t)(end - name);
 			if (nlen == 0 || nlen > 127 || (*end != '}' &&
@@ -822,17 +575,9 @@ static int expand(const char *v, const char *lbl, char **out, char *why,
 		} else {
 			p++;
 		}
-		if (n + alen + 1 > cap) {
-			char *t;
-
-			while (n + alen + 1 > cap)
-				cap *= 2;
-			t = realloc(r, cap);
-			if (t == NULL) {
-				free(r);
-				return -ENOMEM;
-			}
-			r = t;
+		if (array_grow((void **)&r, &cap, n + alen + 1, 1) != 0) {
+			free(r);
+			return -ENOMEM;
 		}
 		memcpy(r + n, add, alen);
 		n += alen;
@@ -889,7 +634,7 @@ static int close_to(const char *typed, const char *name)
 	return distance(typed, name) <= (strlen(name) >= 6 ? 2u : 1u);
 }
 
-static void unknown_key(struct ctx *x, const char *key)
+static void unknown_key(struct config_ctx *x, const char *key)
 {
 	const char *sect = sections[x->sect].name, *best = NULL;
 	char elsewhere[128] = "", tsect[300];
@@ -906,52 +651,43 @@ static void unknown_key(struct ctx *x, const char *key)
 				best = o->key;
 			}
 		} else if (strcmp(o->key, key) == 0 && used < 100) {
+			int s = config_find_section(o->section);
 			int k = snprintf(elsewhere + used,
 					 sizeof(elsewhere) - used, "%s%s",
 					 used ? " or " : "",
-					 sections[find_section(o->section)]
-						 .header);
+					 sections[s].header);
 
 			used += k > 0 ? (size_t)k : 0;
 		}
 	}
-	if (x->sect == find_section("table")) {
+	if (x->sect == config_find_section("table")) {
 		snprintf(tsect, sizeof(tsect), "table %s",
 			 x->cfg.tables[x->table].name);
 		sect = tsect;
 	}
 	if (used > 0)
-		add_err(x->errs, x->line, "unknown key '%.64s' in [%s] (it "
-			"belongs in %s)", key, sect, elsewhere);
+		config_add_err(x->errs, x->line, "unknown key '%.64s' in [%s] "
+			       "(it belongs in %s)", key, sect, elsewhere);
 	else if (best != NULL)
-		add_err(x->errs, x->line, "unknown key '%.64s' in [%s] (did "
-			"you mean '%s'?)", key, sect, best);
+		config_add_err(x->errs, x->line, "unknown key '%.64s' in [%s] "
+			       "(did you mean '%s'?)", key, sect, best);
 	else
-		add_err(x->errs, x->line, "unknown key '%.64s' in [%s]", key,
-			sect);
+		config_add_err(x->errs, x->line, "unknown key '%.64s' in [%s]",
+			       key, sect);
 }
 
 /* ---- loading: lines ----------------------------------------------------- */
 
-static int new_table(struct ctx *x, const char *name)
+static int new_table(struct config_ctx *x, const char *name)
 {
 	struct config *c = &x->cfg;
 	struct config_table *t;
 
-	if (c->ntables == x->tcap) {
-		size_t cap = x->tcap ? x->tcap * 2 : 8;
-		void *p = realloc(c->tables, cap * sizeof(*c->tables));
-		int *l;
-
-		if (p == NULL)
-			return -ENOMEM;
-		c->tables = p;
-		l = realloc(x->tlines, cap * NOPTIONS * sizeof(*l));
-		if (l == NULL)
-			return -ENOMEM;
-		x->tlines = l;
-		x->tcap = cap;
-	}
+	if (array_grow((void **)&c->tables, &x->tcap, c->ntables + 1,
+		       sizeof(*c->tables)) != 0 ||
+	    array_grow((void **)&x->tlines, &x->tlcap, c->ntables + 1,
+		       NOPTIONS * sizeof(*x->tlines)) != 0)
+		return -ENOMEM;
 	t = &c->tables[c->ntables];
 	memset(t, 0, sizeof(*t));
 	memset(&x->tlines[c->ntables * NOPTIONS], 0,
@@ -964,7 +700,7 @@ static int new_table(struct ctx *x, const char *name)
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		char why[8];
 
-		if (is_table(&options[i]) &&
+		if (config_is_table(&options[i]) &&
 		    set_value(&options[i], t, options[i].def, "", why,
 			      sizeof(why)) != 0)
 			return -ENOMEM; /* the defaults are valid */
@@ -973,7 +709,7 @@ static int new_table(struct ctx *x, const char *name)
 }
 
 /* A "[...]" line: s is trimmed on the left. */
-static void on_section(struct ctx *x, char *s)
+static void on_section(struct config_ctx *x, char *s)
 {
 	char *end = strchr(s, ']'), *name = s + 1, *rest;
 	size_t n;
@@ -981,13 +717,14 @@ static void on_section(struct ctx *x, char *s)
 
 	x->sect = SECT_BAD;
 	if (end == NULL) {
-		add_err(x->errs, x->line, "section header without ']'");
+		config_add_err(x->errs, x->line, "section header without ']'");
 		return;
 	}
 	for (rest = end + 1; *rest == ' ' || *rest == '\t'; rest++)
 		;
 	if (*rest != '\0' && *rest != ';' && *rest != '#') {
-		add_err(x->errs, x->line, "text after the section header");
+		config_add_err(x->errs, x->line, "text after the section "
+			       "header");
 		return;
 	}
 	*end = '\0';
@@ -1003,21 +740,22 @@ static void on_section(struct ctx *x, char *s)
 		while (*t == ' ' || *t == '\t')
 			t++;
 		if (*t == '\0') {
-			add_err(x->errs, x->line, "[table] needs a stream "
-				"name: [table NAME]");
+			config_add_err(x->errs, x->line, "[table] needs a "
+				       "stream name: [table NAME]");
 			return;
 		}
 		if (!spoolship_table_name_ok(t)) {
-			add_err(x->errs, x->line, "invalid stream name "
+			config_add_err(x->errs, x->line, "invalid stream name "
 				"'%.64s' in [table ...]: use 1 to 255 of "
 				"A-Z a-z 0-9 . _ -", t);
 			return;
 		}
 		for (size_t k = 0; k < x->cfg.ntables; k++) {
 			if (strcmp(x->cfg.tables[k].name, t) == 0) {
-				add_err(x->errs, x->line, "[table %.64s] "
-					"appears twice (first on line %d)",
-					t, x->cfg.tables[k].line);
+				config_add_err(x->errs, x->line, "[table "
+					       "%.64s] appears twice (first "
+					       "on line %d)", t,
+					       x->cfg.tables[k].line);
 				return;
 			}
 		}
@@ -1026,10 +764,10 @@ static void on_section(struct ctx *x, char *s)
 			return;
 		}
 		x->table = x->cfg.ntables - 1;
-		x->sect = find_section("table");
+		x->sect = config_find_section("table");
 		return;
 	}
-	i = find_section(name);
+	i = config_find_section(name);
 	if (i >= 0) {
 		x->sect = i;
 		return;
@@ -1047,11 +785,12 @@ static void on_section(struct ctx *x, char *s)
 			}
 		}
 		if (best != NULL)
-			add_err(x->errs, x->line, "unknown section [%.64s] "
-				"(did you mean %s?)", name, best);
+			config_add_err(x->errs, x->line, "unknown section "
+				       "[%.64s] (did you mean %s?)", name,
+				       best);
 		else
-			add_err(x->errs, x->line, "unknown section [%.64s]",
-				name);
+			config_add_err(x->errs, x->line, "unknown section "
+				       "[%.64s]", name);
 	}
 }
 
@@ -1065,7 +804,7 @@ static void on_section(struct ctx *x, char *s)
  */
 static char *read_line(char *str, int num, void *stream)
 {
-	struct ctx *x = stream;
+	struct config_ctx *x = stream;
 	ssize_t n = getline(&x->buf, &x->bufcap, x->fp);
 	char *s = x->buf, *sep;
 	size_t len;
@@ -1082,7 +821,7 @@ static char *read_line(char *str, int num, void *stream)
 		n -= 3;
 	}
 	if ((size_t)n != strlen(s)) {
-		add_err(x->errs, x->line, "NUL byte in the line");
+		config_add_err(x->errs, x->line, "NUL byte in the line");
 		return str;
 	}
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
@@ -1097,9 +836,9 @@ static char *read_line(char *str, int num, void *stream)
 	}
 	len = strlen(s);
 	if (num < 4 || len > (size_t)num - 4) {
-		add_err(x->errs, x->line, "line too long (%zu bytes, at most "
-			"%d): put a long value in a *_file or an environment "
-			"variable", len, num - 4);
+		config_add_err(x->errs, x->line, "line too long (%zu bytes, "
+			       "at most %d): put a long value in a *_file or "
+			       "an environment variable", len, num - 4);
 		return str;
 	}
 	/* inih splits at the first '=' or ':' unless a " ;" comes first. */
@@ -1108,12 +847,13 @@ static char *read_line(char *str, int num, void *stream)
 		    (sep[-1] == ' ' || sep[-1] == '\t'))
 			break;
 	if (*sep != '=' && *sep != ':') {
-		add_err(x->errs, x->line, "expected 'key = value', "
+		config_add_err(x->errs, x->line, "expected 'key = value', "
 			"'[section]' or a comment");
 		return str;
 	}
 	if (sep == s) {
-		add_err(x->errs, x->line, "missing key before '%c'", *sep);
+		config_add_err(x->errs, x->line, "missing key before '%c'",
+			       *sep);
 		return str;
 	}
 	memcpy(str, s, len + 1);
@@ -1124,7 +864,7 @@ static char *read_line(char *str, int num, void *stream)
 static int on_value(void *user, const char *section, const char *key,
 		    const char *value)
 {
-	struct ctx *x = user;
+	struct config_ctx *x = user;
 	const struct config_table *t = NULL;
 	char lbl[128], why[512];
 	char *v = NULL;
@@ -1135,24 +875,25 @@ static int on_value(void *user, const char *section, const char *key,
 	if (x->sect == SECT_BAD)
 		return 1;
 	if (x->sect == SECT_NONE) {
-		add_err(x->errs, x->line, "key '%.64s' outside any section",
-			key);
+		config_add_err(x->errs, x->line, "key '%.64s' outside any "
+			       "section", key);
 		return 1;
 	}
-	opt = find_option(sections[x->sect].name, key);
+	opt = config_find_option(sections[x->sect].name, key);
 	if (opt < 0) {
 		unknown_key(x, key);
 		return 1;
 	}
-	if (is_table(&options[opt])) {
+	if (config_is_table(&options[opt])) {
 		t = &x->cfg.tables[x->table];
 		base = &x->cfg.tables[x->table];
 	}
-	label(&options[opt], t != NULL ? t->name : NULL, lbl, sizeof(lbl));
+	config_label(&options[opt], t != NULL ? t->name : NULL, lbl,
+		     sizeof(lbl));
 	slot = line_slot(x, (size_t)opt);
 	if (*slot != 0) {
-		add_err(x->errs, x->line, "%s is set twice (first on line %d)",
-			lbl, *slot);
+		config_add_err(x->errs, x->line, "%s is set twice (first on "
+			       "line %d)", lbl, *slot);
 		return 1;
 	}
 	*slot = x->line;
@@ -1163,7 +904,7 @@ static int on_value(void *user, const char *section, const char *key,
 	if (rc == -ENOMEM)
 		x->oom = 1;
 	else if (rc != 0)
-		add_err(x->errs, x->line, "%s", why);
+		config_add_err(x->errs, x->line, "%s", why);
 	if (v != NULL && (options[opt].flags & CONFIG_SECRET)) {
 		volatile char *p = v;
 
@@ -1172,301 +913,6 @@ static int on_value(void *user, const char *section, const char *key,
 	}
 	free(v);
 	return 1;
-}
-
-/* ---- loading: checks across keys ---------------------------------------- */
-
-/* Why u is no good as a URL, or NULL.  want_table: u must hold {table}. */
-static const char *url_problem(const char *u, int want_table)
-{
-	const char *host;
-	int tables = 0;
-
-	if (strncasecmp(u, "http://", 7) == 0)
-		host = u + 7;
-	else if (strncasecmp(u, "https://", 8) == 0)
-		host = u + 8;
-	else
-		return "must start with http:// or https://";
-	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
-		return "has no host";
-	for (const char *p = u; *p != '\0'; p++) {
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return "must not hold spaces or control characters";
-		if (*p == '{') {
-			if (!want_table || strncmp(p, "{table}", 7) != 0)
-				return "holds a '{' that is not {table}";
-			tables++;
-		}
-	}
-	if (want_table && tables == 0)
-		return "must hold {table}, where each stream's table id goes";
-	return NULL;
-}
-
-/* Why s is no good as HOST:PORT, or NULL; *loopback tells whether only
- * this host can reach it. */
-static const char *listen_problem(const char *s, int *loopback)
-{
-	char host[256];
-	const char *port;
-	unsigned char a[16];
-	size_t hl;
-	long p = 0;
-
-	*loopback = 0;
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-
-		if (e == NULL || e[1] != ':')
-			return "must be [IPV6]:PORT";
-		hl = (size_t)(e - s - 1);
-		if (hl >= sizeof(host))
-			return "has too long a host";
-		memcpy(host, s + 1, hl);
-		host[hl] = '\0';
-		if (inet_pton(AF_INET6, host, a) != 1)
-			return "has an invalid IPv6 address";
-		*loopback = IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a);
-		port = e + 2;
-	} else {
-		const char *c = strrchr(s, ':');
-
-		if (c == NULL)
-			return "must be HOST:PORT, e.g. 127.0.0.1:8081";
-		hl = (size_t)(c - s);
-		if (hl >= sizeof(host))
-			return "has too long a host";
-		memcpy(host, s, hl);
-		host[hl] = '\0';
-		if (strchr(host, ':') != NULL)
-			return "must write an IPv6 address in brackets, "
-			       "e.g. [::1]:8081";
-		for (size_t i = 0; i < hl; i++) {
-			char ch = host[i];
-
-			if (!(is_name_char((unsigned char)ch, 0) ||
-			      ch == '.' || ch == '-'))
-				return "has an invalid host name";
-		}
-		if (inet_pton(AF_INET, host, a) == 1)
-			*loopback = a[0] == 127;
-		else
-			*loopback = strcasecmp(host, "localhost") == 0;
-		port = c + 1;
-	}
-	if (*port == '\0' || strlen(port) > 5)
-		return "has an invalid port";
-	for (const char *q = port; *q != '\0'; q++) {
-		if (!is_digit(*q))
-			return "has an invalid port";
-		p = p * 10 + (*q - '0');
-	}
-	if (p > 65535)
-		return "has an invalid port";
-	return NULL;
-}
-
-/* Reads a secret file into *out (malloc'ed), refusing one that group or
- * others could read.  Returns 0 or adds an error and returns non-zero. */
-static int read_secret(struct ctx *x, int line, const char *lbl,
-		       const char *path, char **out)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-	int fd, rc = SPOOLSHIP_EINVAL;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		add_err(x->errs, line, "%s: cannot open '%.128s': %s", lbl,
-			path, strerror(errno));
-		return rc;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		add_err(x->errs, line, "%s: '%.128s' is not a regular file",
-			lbl, path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		add_err(x->errs, line, "%s: '%.128s' is accessible by group "
-			"or others (mode %04o): chmod 600 it", lbl, path,
-			(unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	if (st.st_size > SECRET_FILE_MAX) {
-		add_err(x->errs, line, "%s: '%.128s' is larger than %d bytes",
-			lbl, path, SECRET_FILE_MAX);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		x->oom = 1;
-		goto out;
-	}
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	if (n > 0 && buf[n - 1] == '\r')
-		buf[--n] = '\0';
-	if (n == 0) {
-		add_err(x->errs, line, "%s: '%.128s' is empty", lbl, path);
-	} else if (strlen(buf) != n || has_control(buf)) {
-		add_err(x->errs, line, "%s: '%.128s' holds more than one line "
-			"or a control character", lbl, path);
-	} else {
-		*out = buf;
-		buf = NULL;
-		rc = 0;
-	}
-out:
-	if (buf != NULL) {
-		memset(buf, 0, n);
-		free(buf);
-	}
-	close(fd);
-	return rc;
-}
-
-/* A secret and the key naming a file that may hold it instead. */
-static const struct {
-	const char *section, *key, *file_key;
-} secret_files[] = {
-	{ "auth", "token", "token_file" },
-	{ "auth", "client_secret", "client_secret_file" },
-	{ "auth", "api_key", "api_key_file" },
-	{ "ingest", "token", "token_file" },
-};
-
-static void load_secret_files(struct ctx *x)
-{
-	for (size_t i = 0; i < sizeof(secret_files) / sizeof(*secret_files);
-	     i++) {
-		int s = find_option(secret_files[i].section,
-				    secret_files[i].key);
-		int f = find_option(secret_files[i].section,
-				    secret_files[i].file_key);
-		char **val = field(&x->cfg, &options[s]);
-		const char *path = *(char **)field(&x->cfg, &options[f]);
-		char lbl[64], *got = NULL;
-
-		if (*path == '\0')
-			continue;
-		label(&options[f], NULL, lbl, sizeof(lbl));
-		if (**val != '\0') {
-			add_err(x->errs, x->lines[f], "set [%s] %s or %s, "
-				"not both", options[s].section,
-				options[s].key, options[f].key);
-			continue;
-		}
-		if (read_secret(x, x->lines[f], lbl, path, &got) == 0) {
-			free(*val);
-			*val = got;
-		}
-	}
-}
-
-static void check_file(struct ctx *x, const char *key, const char *path,
-		       int others_ok)
-{
-	struct stat st;
-	int fd, line = line_of(x, "tls", key);
-
-	if (*path == '\0')
-		return;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		add_err(x->errs, line, "[tls] %s: cannot open '%.128s': %s",
-			key, path, strerror(errno));
-		return;
-	}
-	if (fstat(fd, &st) == 0 && !others_ok && (st.st_mode & 07) != 0)
-		add_err(x->errs, line, "[tls] %s: '%.128s' is accessible by "
-			"others (mode %04o): chmod 600 or 640 it", key, path,
-			(unsigned)(st.st_mode & 07777));
-	close(fd);
-}
-
-static void check_key_file(struct ctx *x)
-{
-	const char *path = x->cfg.spool.encryption_key_file;
-	char why[300];
-
-	if (*path != '\0' && spoolship_key_check(path, why, sizeof(why)) != 0)
-		add_err(x->errs, line_of(x, "spool", "encryption_key_file"),
-			"[spool] encryption_key_file: %s", why);
-}
-
-static void check_auth(struct ctx *x)
-{
-	const struct config *c = &x->cfg;
-	int line = line_of(x, "auth", "mode");
-	const char *p;
-
-	switch (c->auth.mode) {
-	case CONFIG_AUTH_BEARER:
-		if (*c->auth.token == '\0' && *c->auth.token_file == '\0')
-			add_err(x->errs, line, "[auth] mode = bearer needs "
-				"token or token_file");
-		break;
-	case CONFIG_AUTH_OAUTH:
-		if (*c->auth.token_url == '\0')
-			add_err(x->errs, line, "[auth] mode = oauth needs "
-				"token_url");
-		if (*c->auth.client_id == '\0')
-			add_err(x->errs, line, "[auth] mode = oauth needs "
-				"client_id");
-		if (*c->auth.client_secret == '\0' &&
-		    *c->auth.client_secret_file == '\0')
-			add_err(x->errs, line, "[auth] mode = oauth needs "
-				"client_secret or client_secret_file");
-		break;
-	case CONFIG_AUTH_APIKEY:
-		if (*c->auth.api_key == '\0' && *c->auth.api_key_file == '\0')
-			add_err(x->errs, line, "[auth] mode = apikey needs "
-				"api_key or api_key_file");
-		break;
-	}
-	if (*c->auth.token_url != '\0' &&
-	    (p = url_problem(c->auth.token_url, 0)) != NULL)
-		add_err(x->errs, line_of(x, "auth", "token_url"),
-			"[auth] token_url %s", p);
-}
-
-static void check_listen(struct ctx *x, const char *section,
-			 const char *value, int remote_needs_token)
-{
-	int line = line_of(x, section, "listen"), loopback;
-	const char *p;
-
-	if (*value == '\0')
-		return;
-	p = listen_problem(value, &loopback);
-	if (p != NULL) {
-		add_err(x->errs, line, "[%s] listen '%.64s' %s", section,
-			value, p);
-		return;
-	}
-	if (loopback || !remote_needs_token)
-		return;
-	if (!x->cfg.ingest.allow_remote)
-		add_err(x->errs, line, "[ingest] listen '%.64s' is not a "
-			"loopback address: set allow_remote = true to allow "
-			"that", value);
-	if (*x->cfg.ingest.token == '\0' &&
-	    *x->cfg.ingest.token_file == '\0')
-		add_err(x->errs, line, "[ingest] listen '%.64s' is not a "
-			"loopback address: set a token (or token_file)",
-			value);
 }
 
 static int expand_version(char **ua)
@@ -1486,36 +932,6 @@ static int expand_version(char **ua)
 	free(*ua);
 	*ua = r;
 	return expand_version(ua);
-}
-
-static void check_all(struct ctx *x)
-{
-	struct config *c = &x->cfg;
-	const char *p;
-
-	if (expand_version(&c->ship.user_agent) != 0)
-		x->oom = 1;
-	if (*c->ship.url != '\0' && (p = url_problem(c->ship.url, 1)) != NULL)
-		add_err(x->errs, line_of(x, "ship", "url"), "[ship] url %s",
-			p);
-	if (c->ship.backoff_min_ms > c->ship.backoff_max_ms)
-		add_err(x->errs, line_of(x, "ship", "backoff_min"),
-			"[ship] backoff_min is larger than backoff_max");
-	if (c->ship.max_age_ms > 0 &&
-	    c->ship.age_margin_ms >= c->ship.max_age_ms)
-		add_err(x->errs, line_of(x, "ship", "age_margin"),
-			"[ship] age_margin must be smaller than max_age");
-	load_secret_files(x);
-	check_auth(x);
-	if (*c->tls.key_file != '\0' && *c->tls.cert_file == '\0')
-		add_err(x->errs, line_of(x, "tls", "key_file"),
-			"[tls] key_file needs cert_file");
-	check_file(x, "ca_file", c->tls.ca_file, 1);
-	check_file(x, "cert_file", c->tls.cert_file, 1);
-	check_file(x, "key_file", c->tls.key_file, 0);
-	check_key_file(x);
-	check_listen(x, "ingest", c->ingest.listen, 1);
-	check_listen(x, "metrics", c->metrics.listen, 0);
 }
 
 /* ---- loading: relative paths -------------------------------------------- */
@@ -1569,7 +985,7 @@ static int join_path(const char *base, const char *v, char **slot)
  * give, stays the working directory's, as -s's default; it is made
  * absolute too, so that the log names the spool wherever it was.
  */
-static void resolve_paths(struct ctx *x)
+static void resolve_paths(struct config_ctx *x)
 {
 	char *dir = file_dir(x->cfg.file), *cwd = realpath(".", NULL);
 
@@ -1578,16 +994,17 @@ static void resolve_paths(struct ctx *x)
 		char **slot;
 		const char *base;
 
-		if (is_table(o) || !(o->flags & CONFIG_PATH))
+		if (config_is_table(o) || !(o->flags & CONFIG_PATH))
 			continue;
-		slot = (char **)field(&x->cfg, o);
+		slot = (char **)config_field(&x->cfg, o);
 		if (*slot == NULL || **slot == '\0' || **slot == '/')
 			continue;
 		base = x->lines[i] != 0 ? dir : cwd;
 		if (base == NULL)
-			add_err(x->errs, x->lines[i], "[%s] %s: cannot make "
-				"'%.128s' absolute: %s", o->section, o->key,
-				*slot, strerror(errno));
+			config_add_err(x->errs, x->lines[i], "[%s] %s: cannot "
+				       "make '%.128s' absolute: %s",
+				       o->section, o->key, *slot,
+				       strerror(errno));
 		else if (join_path(base, *slot, slot) != 0)
 			x->oom = 1;
 	}
@@ -1605,7 +1022,7 @@ int config_defaults(struct config *out)
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		int rc;
 
-		if (is_table(&options[i]))
+		if (config_is_table(&options[i]))
 			continue;
 		rc = set_value(&options[i], out, options[i].def, "", why,
 			       sizeof(why));
@@ -1625,7 +1042,7 @@ int config_load(const char *path, struct config *out,
 		struct config_errors *errs)
 {
 	struct config_errors local;
-	struct ctx x;
+	struct config_ctx x;
 	int rc, r;
 
 	memset(&x, 0, sizeof(x));
@@ -1647,23 +1064,27 @@ int config_load(const char *path, struct config *out,
 	x.fp = fopen(path, "r");
 	if (x.fp == NULL) {
 		rc = -errno;
-		add_err(x.errs, 0, "cannot open: %s", strerror(errno));
+		config_add_err(x.errs, 0, "cannot open: %s", strerror(errno));
 		goto out;
 	}
 	r = ini_parse_stream(read_line, &x, on_value, &x);
 	if (x.io_err != 0) {
 		rc = -x.io_err;
-		add_err(x.errs, 0, "cannot read: %s", strerror(x.io_err));
+		config_add_err(x.errs, 0, "cannot read: %s",
+			       strerror(x.io_err));
 		goto out;
 	}
 	if (r > 0 && x.errs->n == 0)
-		add_err(x.errs, r, "syntax error");
+		config_add_err(x.errs, r, "syntax error");
 	if (r == -2)
 		x.oom = 1;
 	if (!x.oom)
 		resolve_paths(&x);
-	if (!x.oom)
-		check_all(&x);
+	if (!x.oom) {
+		if (expand_version(&x.cfg.ship.user_agent) != 0)
+			x.oom = 1;
+		config_check_keys(&x);
+	}
 	rc = x.oom ? -ENOMEM : x.errs->n > 0 ? SPOOLSHIP_EINVAL : 0;
 out:
 	sort_errors(x.errs);
@@ -1677,17 +1098,6 @@ out:
 	else
 		config_free(&x.cfg);
 	return rc;
-}
-
-int config_check_run(const struct config *c, struct config_errors *errs)
-{
-	if (c->ship.url == NULL || *c->ship.url == '\0') {
-		if (errs != NULL)
-			add_err(errs, 0, "[ship] url is required by "
-				"spoolship run");
-		return SPOOLSHIP_EINVAL;
-	}
-	return 0;
 }
 
 static void free_string(char **s, int secret)
@@ -1711,12 +1121,13 @@ void config_free(struct config *c)
 
 		if (o->type != CONFIG_STRING)
 			continue;
-		if (!is_table(o)) {
-			free_string(field(c, o), o->flags & CONFIG_SECRET);
+		if (!config_is_table(o)) {
+			free_string(config_field(c, o),
+				    o->flags & CONFIG_SECRET);
 			continue;
 		}
 		for (size_t t = 0; t < c->ntables; t++)
-			free_string(field(&c->tables[t], o),
+			free_string(config_field(&c->tables[t], o),
 				    o->flags & CONFIG_SECRET);
 	}
 	for (size_t t = 0; t < c->ntables; t++)
@@ -1779,7 +1190,7 @@ int config_url_for(const struct config *c, const char *stream, char *out,
 		}
 		for (const char *p = id; *p != '\0'; p++) {
 			unsigned char ch = (unsigned char)*p;
-			int plain = is_name_char(ch, 0) || ch == '-' ||
+			int plain = config_is_name_char(ch, 0) || ch == '-' ||
 				    ch == '.' || ch == '~';
 
 			if (n + (plain ? 1 : 3) >= outlen)
@@ -1808,7 +1219,7 @@ int config_secrets(const struct config *c, const char **out, size_t cap,
 		const struct config_option *o = &options[i];
 		const char *v;
 
-		if (!(o->flags & CONFIG_SECRET) || is_table(o))
+		if (!(o->flags & CONFIG_SECRET) || config_is_table(o))
 			continue;
 		v = *(char *const *)((const char *)c + o->offset);
 		if (v == NULL || *v == '\0')
@@ -1818,145 +1229,4 @@ int config_secrets(const struct config *c, const char **out, size_t cap,
 		out[(*n)++] = v;
 	}
 	return 0;
-}
-
-/* ---- writing the example and the docs ----------------------------------- */
-
-/* "duration, 1ms .. 1m", "one of full, batch or none", ... */
-static void describe(const struct config_option *o, char *buf, size_t len)
-{
-	char lo[32], hi[32], names[160];
-
-	switch (o->type) {
-	case CONFIG_BOOL:
-		snprintf(buf, len, "boolean");
-		break;
-	case CONFIG_ENUM:
-		show_names(o->names, names, sizeof(names));
-		snprintf(buf, len, "one of %s", names);
-		break;
-	case CONFIG_STRING:
-		snprintf(buf, len, "%s",
-			 o->flags & CONFIG_SECRET ? "string, secret" :
-			 o->flags & CONFIG_PATH ? "file name" : "string");
-		break;
-	default:
-		show(o, o->min, lo, sizeof(lo));
-		show(o, o->max, hi, sizeof(hi));
-		snprintf(buf, len, "%s, %s .. %s",
-			 o->type == CONFIG_INT ? "integer" :
-			 o->type == CONFIG_SIZE ? "size" : "duration", lo, hi);
-	}
-}
-
-/* Writes text as "# "-prefixed lines of at most 78 columns. */
-static void wrap(FILE *f, const char *text)
-{
-	const char *p = text;
-
-	while (*p != '\0') {
-		const char *end = p, *brk = NULL;
-
-		while (*end != '\0' && end - p <= 76) {
-			if (*end == ' ')
-				brk = end;
-			end++;
-		}
-		if (*end != '\0' && brk != NULL)
-			end = brk;
-		fprintf(f, "# %.*s\n", (int)(end - p), p);
-		p = *end == ' ' ? end + 1 : end;
-	}
-}
-
-int config_write_example(FILE *f)
-{
-	const char *cur = "";
-
-	fputs("# config.example.ini - every spoolship option, with its "
-	      "default.\n"
-	      "#\n"
-	      "# Written by config_write_example() from the option table in "
-	      "src/daemon/config.c;\n"
-	      "# test/unit/test_config.c fails when this file and the table "
-	      "differ.\n"
-	      "# A line \";key = value\" shows a default: remove the ';' and "
-	      "change the\n"
-	      "# value to set it.  Values may use ${NAME} or ${NAME:-default} "
-	      "from the\n"
-	      "# environment; write $$ for a dollar.  Durations: 250ms 30s 5m "
-	      "2h 7d 1h30m\n"
-	      "# (a bare number is ms); sizes: 1000 64K 10M 1G (powers of "
-	      "1024).  A ';'\n"
-	      "# after a blank ends the value.  Lines hold at most 196 "
-	      "bytes.\n"
-	      "#\n"
-	      "# As it is, this file ships without authentication to a mock "
-	      "receiver on\n"
-	      "# 127.0.0.1:8080: build/mock-polaris --port 8080 (see "
-	      "docs/mock-polaris.md).\n", f);
-	for (size_t i = 0; i < NOPTIONS; i++) {
-		const struct config_option *o = &options[i];
-		char type[200];
-
-		if (strcmp(o->section, cur) != 0) {
-			const struct config_section *s =
-				&sections[find_section(o->section)];
-
-			fputs("\n", f);
-			fprintf(f, "%s%s\n", is_table(o) ? ";" : "",
-				s->header);
-			wrap(f, s->doc);
-			cur = o->section;
-		}
-		describe(o, type, sizeof(type));
-		fputs("\n", f);
-		wrap(f, o->doc);
-		fprintf(f, "# (%s)\n", type);
-		fprintf(f, ";%s =%s%s\n", o->key, *o->def ? " " : "", o->def);
-		if (o->example != NULL)
-			fprintf(f, "%s = %s\n", o->key, o->example);
-	}
-	return ferror(f) ? -EIO : 0;
-}
-
-/* Markdown table cells: '|' would end the cell. */
-static void cell(FILE *f, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '|')
-			fputc('\\', f);
-		fputc(*s, f);
-	}
-}
-
-int config_write_markdown(FILE *f)
-{
-	const char *cur = "";
-
-	for (size_t i = 0; i < NOPTIONS; i++) {
-		const struct config_option *o = &options[i];
-		char type[200];
-
-		if (strcmp(o->section, cur) != 0) {
-			const struct config_section *s =
-				&sections[find_section(o->section)];
-
-			fprintf(f, "%s### `%s`\n\n%s\n\n", *cur ? "\n" : "",
-				s->header, s->doc);
-			fputs("| key | type | default | description |\n"
-			      "|---|---|---|---|\n", f);
-			cur = o->section;
-		}
-		describe(o, type, sizeof(type));
-		fprintf(f, "| `%s` | ", o->key);
-		cell(f, type);
-		if (*o->def != '\0')
-			fprintf(f, " | `%s` | ", o->def);
-		else
-			fputs(" | (empty) | ", f);
-		cell(f, o->doc);
-		fputs(" |\n", f);
-	}
-	return ferror(f) ? -EIO : 0;
 }

@@ -270,12 +270,37 @@ int config_parse_size(const char *s, uint64_t *out);
 /* "500ms", "30s", "5m", "2h", "7d", "1h30m"; a bare number is ms. */
 int config_parse_duration(const char *s, int64_t *out_ms);
 
+/* ---- the documents written from the table (config_docs.c) -------------- */
+
 /*
- * Write config.example.ini and the option tables of docs/configuration.md
- * from the table (the unit test compares both with the files).  Return 0
- * or -EIO.
+ * Write config.example.ini, the option tables of docs/configuration.md
+ * and the option list of docs/man/spoolship.ini.5 (mdoc) from the table.
+ * Return 0 or -EIO.
  */
 int config_write_example(FILE *f);
 int config_write_markdown(FILE *f);
+int config_write_manpage(FILE *f);
+
+/* A committed file that holds text written from the table: all of it
+ * (begin NULL), or the lines after the line holding begin up to the next
+ * line starting with end. */
+struct config_doc {
+	const char *path;        /* from the repository root */
+	const char *begin, *end; /* marker lines, or NULL */
+	int (*write)(FILE *f);   /* config_write_example(), ... */
+};
+
+/* The three files above, in that order.  Static; never NULL. */
+const struct config_doc *config_docs(size_t *n);
+
+/*
+ * Stores in *out (malloc'd) what d's file must hold when it now holds
+ * old: old with its generated part written anew.  `make docs`
+ * (tools/gen-docs.c) writes that; the unit tests fail when a file
+ * differs from it.  Returns 0, -ENOMEM, -EIO, or SPOOLSHIP_EINVAL with
+ * the reason in why when a marker line is missing.
+ */
+int config_doc_render(const struct config_doc *d, const char *old,
+		      char **out, char *why, size_t len);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "array.h"
 #include "clock.h"
+#include "names.h"
 #include "spoolship.h"
 #include "strbuf.h"
 #include "validate.h"
@@ -24,8 +25,9 @@
  * is masked whole. */
 #define LOG_FMT_MAX (1u << 20)
 
-static const char *const level_names[] = { "debug", "info", "warn",
-					   "error" };
+const char *const log_level_names[] = { "debug", "info", "warn", "error",
+					NULL };
+const char *const log_format_names[] = { "text", "json", NULL };
 
 /* Key names whose values are always masked (also as a "_name" suffix). */
 static const char *const secret_keys[] = {
@@ -37,31 +39,19 @@ static const char *const secret_keys[] = {
 
 int log_level_parse(const char *name, int *out)
 {
-	for (int i = 0; i < 4; i++) {
-		if (name != NULL && strcmp(name, level_names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-	}
-	return SPOOLSHIP_EINVAL;
+	return spoolship_name_parse(name, log_level_names, out);
 }
 
 const char *log_level_name(int level)
 {
 	if (level < LOG_LVL_DEBUG || level > LOG_LVL_ERROR)
 		return "error";
-	return level_names[level];
+	return log_level_names[level];
 }
 
 int log_format_parse(const char *name, int *json)
 {
-	if (name != NULL && strcmp(name, "text") == 0)
-		*json = 0;
-	else if (name != NULL && strcmp(name, "json") == 0)
-		*json = 1;
-	else
-		return SPOOLSHIP_EINVAL;
-	return 0;
+	return spoolship_name_parse(name, log_format_names, json);
 }
 
 int log_init(struct logger *lg, FILE *out)

@@ -68,6 +68,11 @@ const char *log_level_name(int level);
 /* "text" -> 0, "json" -> 1; SPOOLSHIP_EINVAL for anything else. */
 int log_format_parse(const char *name, int *json);
 
+/* The names above in value order, NULL-terminated: the one list the
+ * option table ([log] level, format) parses and documents too. */
+extern const char *const log_level_names[];
+extern const char *const log_format_names[];
+
 /*
  * Registers a secret: from now on every occurrence of it in a line, in the
  * message or in any value, is written as "***".  The logger keeps its own

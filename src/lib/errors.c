@@ -1,12 +1,14 @@
 /*
  * errors.c - one place that names every error the library returns, and the
- * option-name parsers shared by the CLI and the config loader.
+ * option names (names.h) with their parsers, shared by the CLI and the
+ * config loader.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "errf.h"
+#include "names.h"
 
 #include "spoolship.h"
 
@@ -46,10 +48,15 @@ int spoolship_err_is_event(int err)
 	return err >= SPOOLSHIP_EJSON && err <= SPOOLSHIP_EUTF8;
 }
 
-static int parse_name(const char *name, const char *const *names, int n,
-		      int *out)
+const char *const spoolship_sync_names[] = { "full", "batch", "none",
+					     NULL };
+const char *const spoolship_full_policy_names[] = { "reject", "drop_oldest",
+						    "block", NULL };
+
+int spoolship_name_parse(const char *name, const char *const *names,
+			 int *out)
 {
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; names[i] != NULL; i++) {
 		if (name != NULL && strcmp(name, names[i]) == 0) {
 			*out = i;
 			return 0;
@@ -60,17 +67,12 @@ static int parse_name(const char *name, const char *const *names, int n,
 
 int spoolship_sync_parse(const char *name, int *out)
 {
-	static const char *const names[] = { "full", "batch", "none" };
-
-	return parse_name(name, names, 3, out);
+	return spoolship_name_parse(name, spoolship_sync_names, out);
 }
 
 int spoolship_full_policy_parse(const char *name, int *out)
 {
-	static const char *const names[] = { "reject", "drop_oldest",
-					     "block" };
-
-	return parse_name(name, names, 3, out);
+	return spoolship_name_parse(name, spoolship_full_policy_names, out);
 }
 
 int errf(char *errbuf, size_t errlen, int err, const char *fmt, ...)

@@ -1,12 +1,11 @@
 /*
  * test_config.c - unit tests of config.c: every value parser, ${ENV}
  * expansion, errors with their line numbers (all of them, not just the
- * first), secret files, [table NAME] and the URL, and that
- * config.example.ini and docs/configuration.md match the option table.
- * Run from the repository root (make check does).
- *
- * SPOOLSHIP_REGEN_DOCS=1 rewrites config.example.ini and the generated
- * block of docs/configuration.md from the table instead of comparing.
+ * first), secret files, [table NAME] and the URL, and that the files
+ * written from the option table (config.example.ini, the key tables of
+ * docs/configuration.md, the man page's option list) are what it writes:
+ * `make docs` rewrites them.  Run from the repository root (make check
+ * does).
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "testutil.h"
@@ -14,14 +13,14 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "auth.h"
 #include "config.h"
 #include "log.h"
+#include "names.h"
 #include "spoolship.h"
 
 #define EXAMPLE "config.example.ini"
 #define DOCS "docs/configuration.md"
-#define DOCS_BEGIN "<!-- BEGIN config_write_markdown"
-#define DOCS_END "<!-- END config_write_markdown -->"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -113,19 +112,6 @@ static char *read_all(const char *path)
 	assert_non_null(buf);
 	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
 	buf[n] = '\0';
-	fclose(fp);
-	return buf;
-}
-
-/* What fn writes, as a string to free(). */
-static char *generated(int (*fn)(FILE *))
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-
-	assert_non_null(fp);
-	assert_int_equal(fn(fp), 0);
 	fclose(fp);
 	return buf;
 }
@@ -374,6 +360,41 @@ static void test_table_sane(void **state)
 			assert_int_equal(v, k);
 		}
 	}
+}
+
+/* The names of an enum option the daemon's code parses too: one list
+ * each, the parser's own, not a copy that could drift. */
+static void test_enum_lists_shared(void **state)
+{
+	static const struct {
+		const char *section, *key;
+		const char *const *names;
+	} shared[] = {
+		{ "spool", "sync", spoolship_sync_names },
+		{ "spool", "full_policy", spoolship_full_policy_names },
+		{ "auth", "mode", auth_mode_names },
+		{ "log", "level", log_level_names },
+		{ "log", "format", log_format_names },
+	};
+	size_t n, found = 0;
+	const struct config_option *o = config_options(&n);
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(shared) / sizeof(shared[0]); k++) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(o[i].section, shared[k].section) != 0 ||
+			    strcmp(o[i].key, shared[k].key) != 0)
+				continue;
+			assert_int_equal(o[i].type, CONFIG_ENUM);
+			assert_ptr_equal(o[i].names, shared[k].names);
+			found++;
+		}
+	}
+	assert_int_equal((int)found, 5);
+	for (int m = 0; auth_mode_names[m] != NULL; m++)
+		assert_string_equal(auth_mode_name((enum auth_mode)m),
+				    auth_mode_names[m]);
+	assert_string_equal(auth_mode_name((enum auth_mode)4), "unknown");
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -944,27 +965,6 @@ static void test_configured_secret_masked(void **state)
 
 /* ---- the example file and the docs -------------------------------------- */
 
-static void regen(void)
-{
-	char *ex = generated(config_write_example), *md, *docs, *b, *e, *nl;
-	FILE *fp;
-
-	write_file(EXAMPLE, ex, 0644);
-	free(ex);
-	md = generated(config_write_markdown);
-	docs = read_all(DOCS);
-	b = strstr(docs, DOCS_BEGIN);
-	e = b != NULL ? strstr(b, DOCS_END) : NULL;
-	assert_non_null(e);
-	nl = strchr(b, '\n');
-	fp = fopen(DOCS, "w");
-	assert_non_null(fp);
-	fprintf(fp, "%.*s%s%s", (int)(nl + 1 - docs), docs, md, e);
-	fclose(fp);
-	free(md);
-	free(docs);
-}
-
 /*
  * Reads config.example.ini the way a person would: ";key = value" lines
  * are the defaults, "key = value" lines are settings, "[x]" and ";[x]"
@@ -982,8 +982,6 @@ static void test_example_in_sync(void **state)
 	int lineno = 0;
 
 	(void)state;
-	if (getenv("SPOOLSHIP_REGEN_DOCS") != NULL)
-		regen();
 	text = read_all(EXAMPLE);
 	assert_non_null(seen);
 	for (line = strtok_r(text, "\n", &save); line != NULL;
@@ -1039,55 +1037,112 @@ static void test_example_in_sync(void **state)
 	free(text);
 	free(seen);
 
-	/* It is a working file as it stands ... */
+	/* It is a working file as it stands. */
 	assert_int_equal(config_load(EXAMPLE, &c, &e), 0);
 	assert_int_equal(config_check_run(&c, &e), 0);
 	assert_string_equal(c.ship.url,
 			    "http://127.0.0.1:8080/v1/events/{table}");
 	config_free(&c);
-	/* ... and exactly what the table writes. */
-	text = read_all(EXAMPLE);
-	{
-		char *want = generated(config_write_example);
-
-		if (strcmp(text, want) != 0)
-			fail_msg(EXAMPLE " differs from "
-				 "config_write_example(): run "
-				 "SPOOLSHIP_REGEN_DOCS=1 build/test/"
-				 "test_config");
-		free(want);
-	}
-	free(text);
 }
 
-/* Every key of the table has its row in docs/configuration.md, and the
- * generated block is exactly what the table writes. */
-static void test_docs_in_sync(void **state)
+/* Every key of the table has its row in docs/configuration.md. */
+static void test_docs_rows(void **state)
 {
 	size_t n;
 	const struct config_option *o = config_options(&n);
-	char *docs = read_all(DOCS), *md = generated(config_write_markdown);
-	char *b = strstr(docs, DOCS_BEGIN), *e, *nl;
+	char *docs = read_all(DOCS);
 
 	(void)state;
-	assert_non_null(b);
-	e = strstr(b, DOCS_END);
-	assert_non_null(e);
-	nl = strchr(b, '\n');
-	*e = '\0';
 	for (size_t i = 0; i < n; i++) {
 		char row[128];
 
 		snprintf(row, sizeof(row), "| `%s` | ", o[i].key);
-		if (strstr(nl + 1, row) == NULL)
+		if (strstr(docs, row) == NULL)
 			fail_msg(DOCS " has no row for [%s] %s", o[i].section,
 				 o[i].key);
 	}
-	if (strcmp(nl + 1, md) != 0)
-		fail_msg(DOCS " differs from config_write_markdown(): run "
-			 "SPOOLSHIP_REGEN_DOCS=1 build/test/test_config");
-	free(md);
 	free(docs);
+}
+
+/* Each file written from the table is exactly what `make docs` would
+ * write (config_doc_render(), which tools/gen-docs.c uses): a changed
+ * option cannot leave a stale example, table or man page behind. */
+static void test_generated_files_in_sync(void **state)
+{
+	size_t n, stale = 0;
+	const struct config_doc *d = config_docs(&n);
+
+	(void)state;
+	assert_int_equal((int)n, 3);
+	for (size_t i = 0; i < n; i++) {
+		char *old = read_all(d[i].path), *want = NULL, why[512];
+		size_t at = 0;
+
+		assert_int_equal(config_doc_render(&d[i], old, &want, why,
+						   sizeof(why)), 0);
+		while (old[at] != '\0' && old[at] == want[at])
+			at++;
+		if (old[at] != want[at]) {
+			print_error("%s differs from the option table at "
+				    "byte %zu (file: '%.40s', table: "
+				    "'%.40s')\n", d[i].path, at, old + at,
+				    want + at);
+			stale++;
+		}
+		free(old);
+		free(want);
+	}
+	if (stale > 0)
+		fail_msg("%zu files differ from the option table "
+			 "(src/daemon/config.c): run `make docs`", stale);
+}
+
+/* config_doc_render() replaces the generated part only, and says which
+ * marker line is missing. */
+static void test_doc_render(void **state)
+{
+	size_t n;
+	const struct config_doc *d = config_docs(&n);
+	const struct config_doc *md = &d[1];
+	char *out = NULL, *want = NULL, why[256] = "";
+	char *gen = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&gen, &len);
+
+	(void)state;
+	assert_non_null(fp);
+	assert_int_equal(config_write_markdown(fp), 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_string_equal(md->path, DOCS);
+	assert_int_equal(config_doc_render(md, "before\n<!-- BEGIN "
+					   "config_write_markdown x -->\n"
+					   "stale\nrows\n<!-- END "
+					   "config_write_markdown -->\nafter"
+					   "\n", &out, why, sizeof(why)), 0);
+	want = malloc(len + 128);
+	assert_non_null(want);
+	snprintf(want, len + 128, "before\n<!-- BEGIN config_write_markdown "
+		 "x -->\n%s<!-- END config_write_markdown -->\nafter\n", gen);
+	assert_string_equal(out, want);
+	free(out);
+	free(want);
+	assert_int_equal(config_doc_render(md, "no markers\n", &out, why,
+					   sizeof(why)), SPOOLSHIP_EINVAL);
+	assert_string_equal(why, DOCS ": no line holding '<!-- BEGIN "
+			    "config_write_markdown'");
+	assert_int_equal(config_doc_render(md, "<!-- BEGIN "
+					   "config_write_markdown -->\nx\n",
+					   &out, why, sizeof(why)),
+			 SPOOLSHIP_EINVAL);
+	assert_string_equal(why, DOCS ": no line starting '<!-- END "
+			    "config_write_markdown -->' after '<!-- BEGIN "
+			    "config_write_markdown'");
+	/* The example is written whole. */
+	assert_int_equal(config_doc_render(&d[0], "anything\n", &out, why,
+					   sizeof(why)), 0);
+	assert_int_equal(strncmp(out, "# config.example.ini", 20), 0);
+	free(out);
+	free(gen);
 }
 
 /* A relative file name in the file is taken from the file's directory,
@@ -1128,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_table_sane),
+		cmocka_unit_test(test_enum_lists_shared),
 		T(test_load_values),
 		T(test_ranges_and_enums),
 		T(test_env_expansion),
@@ -1144,7 +1200,9 @@ int main(void)
 		T(test_configured_secret_masked),
 		T(test_relative_paths),
 		cmocka_unit_test(test_example_in_sync),
-		cmocka_unit_test(test_docs_in_sync),
+		cmocka_unit_test(test_docs_rows),
+		cmocka_unit_test(test_generated_files_in_sync),
+		cmocka_unit_test(test_doc_render),
 	};
 #undef T
 
