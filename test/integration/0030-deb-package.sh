@@ -11,6 +11,7 @@
 # purged on every exit, failures included.
 # Root only, and skipped when dpkg already has spoolship or the machine
 # has /var/lib/spoolship (the purge would delete either).
+# test-serial: installs and purges packages (/etc, /var/lib), builds
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ship.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
