@@ -29,8 +29,8 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # Interrupted: the tests still running are stopped (through their
 # timeout, the child of each test's subshell) instead of running on.
-trap 'for p in "${!job_name[@]}"; do pkill -TERM -P "$p"; done; exit 130' \
-	INT TERM
+trap 'for p in "${!job_name[@]}"; do pkill -TERM -P "$p"; done
+	wait; exit 130' INT TERM
 
 # now_ds: the wall clock in tenths of a second (bash's $EPOCHREALTIME).
 now_ds() { local t=${EPOCHREALTIME/[.,]/}; echo $(( ${t%?????} )); }
