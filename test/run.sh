@@ -118,17 +118,29 @@ for t in "$BUILD_DIR"/test/test_*; do
 	[ -x "$t" ] || continue
 	run_one "unit/$(basename "$t")" 300 1 "$t"
 done
+run_script() { # SCRIPT JOBS
+	local limit
+	# A script may ask for a longer bound: "# test-timeout: SECONDS".
+	limit=$(sed -n 's/^# test-timeout: \([0-9][0-9]*\)$/\1/p' "$1" |
+		head -n 1)
+	run_one "integration/$(basename "$1" .sh)" "${limit:-300}" "$2" \
+		bash "$1"
+}
+# With JOBS > 1 the scripts that run alone come after the others: the
+# pool empties once, not before each of them (leaving a core idle until
+# the other script finishes).
+alone=()
 for t in "$top"/test/integration/[0-9]*.sh; do
 	[ -e "$t" ] || continue
-	name=integration/$(basename "$t" .sh)
-	wanted "$name" || continue
-	# A script may ask for a longer bound: "# test-timeout: SECONDS".
-	limit=$(sed -n 's/^# test-timeout: \([0-9][0-9]*\)$/\1/p' "$t" |
-		head -n 1)
-	width=$jobs_max
-	grep -qE '^# test-serial(:|$)' "$t" && width=1
-	run_one "$name" "${limit:-300}" "$width" bash "$t"
+	wanted "integration/$(basename "$t" .sh)" || continue
+	if grep -qE '^# test-serial(:|$)' "$t"; then
+		[ "$jobs_max" -gt 1 ] && { alone+=("$t"); continue; }
+		run_script "$t" 1
+	else
+		run_script "$t" "$jobs_max"
+	fi
 done
+for t in "${alone[@]}"; do run_script "$t" 1; done
 while [ "$running" -gt 0 ]; do reap_one; done
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[*]}"
 if [ ${#times[@]} -gt 0 ]; then
