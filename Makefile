@@ -1,8 +1,10 @@
 # spoolship - GNU Make build.  `make` builds the library and the command,
-# `make check` everything under ASan+UBSan and runs every test, `make bench`
-# prints the throughput figures, `make demo` shows the pipeline, `make deb`
-# builds the Debian packages, `make docs` rewrites the files written from
-# the configuration's option table (after changing an option).
+# `make check` everything under ASan+UBSan and runs every test (under 10
+# minutes on 2 cores), `make chaos` the long fault walks whose short
+# versions `make check` runs, `make bench` prints the throughput figures,
+# `make demo` shows the pipeline, `make deb` builds the Debian packages,
+# `make docs` rewrites the files written from the configuration's option
+# table (after changing an option).
 # Missing Debian packages are installed by tools/deps.sh (as root).
 
 PREFIX ?= /usr/local
@@ -190,13 +192,28 @@ unit: $(UNIT_BIN)
 
 # ---- tests -----------------------------------------------------------------
 # Everything built again with sanitizers in build/asan, then run.
+# The builds use every core (CHECK_JOBS) unless make was given -j itself.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CHECK_J = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
 check: deps-test
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
+	@$(MAKE) --no-print-directory $(CHECK_J) BUILD=build/asan SAN=1 all unit
 	@$(MAKE) --no-print-directory lint man-lint
 	@if command -v clang >/dev/null; then \
-		$(MAKE) --no-print-directory -s BUILD=build/clang CC=clang all; \
+		$(MAKE) --no-print-directory $(CHECK_J) -s BUILD=build/clang \
+			CC=clang all; \
 	else echo "check: clang not installed, gcc build only"; fi
 	@BUILD_DIR=$(CURDIR)/build/asan test/run.sh
+
+# ---- chaos ------------------------------------------------------------------
+# The fault tests' full walks under ASan: 0710 fails every call of its
+# append and ship runs (check: the first, the last and one more of each
+# kind of call), 0712 fills the filesystem with a clear spool and with an
+# encrypted one (check: the encrypted one).  CHAOS=1 reaches the scripts.
+CHAOS_TESTS ?= 0710 0712
+chaos: deps-test
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
+	@CHAOS=1 TESTS="$(CHAOS_TESTS)" BUILD_DIR=$(CURDIR)/build/asan \
+		test/run.sh
 
 # ---- fuzzing (clang libFuzzer) ------------------------------------------------
 # One target per parser of outside input: test/fuzz/fuzz_<target>.c, seeds
@@ -283,5 +300,4 @@ clean:
 	rm -rf build
 
 .PHONY: all deps deps-test check unit lint man-lint bench demo install \
-	deb clean fuzz fuzz-bin soak
-.PHONY: docs
+	deb clean fuzz fuzz-bin soak chaos docs

@@ -11,12 +11,19 @@
 # purged on every exit, failures included.
 # Root only, and skipped when dpkg already has spoolship or the machine
 # has /var/lib/spoolship (the purge would delete either).
+# test-serial: installs and purges packages (/etc, /var/lib), builds
+# test-timeout: 600
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ship.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 PKGS="libspoolship-dev libspoolship0 spoolship"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root to install a package with dpkg -i"
+# One run at a time on a machine (two checkouts' make check at once):
+# each would install and purge the other's packages.
+exec 9>/run/lock/spoolship-test-0030.lock
+flock -w 240 9 ||
+	skip "another 0030 held /run/lock/spoolship-test-0030.lock 240 s"
 for cmd in dpkg-buildpackage dh lintian fakeroot; do
 	command -v "$cmd" >/dev/null 2>&1 ||
 		skip "$cmd missing: as root, tools/deps.sh deb installs it"

@@ -3,6 +3,7 @@
 # docs/events-api.md (auth, token expiry, 413/415/404/405, strict 400, 429 and
 # its headers) and counts what it got (events, ids, duplicates, drops).
 # Loopback only; every wait is bounded; the mocks are killed on exit.
+# test-serial: a token of 1 s lifetime, delays and rate windows are measured
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

@@ -9,6 +9,7 @@
 # (b) the mock process is stopped and restarted on the same port: the
 # first 2xx comes within a few seconds of the restart.  Every id arrives,
 # none twice.
+# test-serial: probes are counted per 2 s window
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ship.sh"
 start_mock --rpm 0 --outage-mode refuse

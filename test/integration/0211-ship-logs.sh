@@ -19,6 +19,7 @@
 # a 404 'destination alarm' with dest, status and body; no progress line.
 # No line holds the url's password or query; no curl="No error" at all.
 # Every id of t arrives, none twice.
+# test-serial: progress lines per 1 s period, idle periods
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ship.sh"
 PW="pw-S3CR3T-0211"

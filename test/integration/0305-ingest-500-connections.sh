@@ -2,6 +2,7 @@
 # 0305: 500 concurrent keep-alive connections (the default max_connections
 # is 512) posting 60-event requests: every request answered 200, each
 # connection opened once, and every event in the spool exactly once.
+# test-serial: 500 connections load the machine
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ingest.sh"
 ulimit -n 4096 2>/dev/null

@@ -4,6 +4,7 @@
 # and one idle keep-alive connection are closed after about 2 s although
 # each keeps sending, while ordinary requests meanwhile get 200 at once.
 # max_connections: connections beyond it wait until others time out.
+# test-serial: connections are timed out after about 2 s
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ingest.sh"
 ingest_config "$T/c.ini" "connection_timeout = 2s"

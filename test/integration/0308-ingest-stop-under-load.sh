@@ -3,6 +3,7 @@
 # requests already validated are committed and answered, later ones get
 # 503 or a closed connection - never a 500 - the daemon exits 0 without a
 # libmicrohttpd complaint, and every event answered 200 is in the spool.
+# test-serial: 100 connections load the machine
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ingest.sh"
 ingest_config "$T/c.ini"

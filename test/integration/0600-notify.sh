@@ -4,6 +4,7 @@
 # WATCHDOG=1 at half of WATCHDOG_USEC (and never for another WATCHDOG_PID),
 # RELOADING=1 then READY=1 around SIGHUP, STATUS= with the pending count,
 # STOPPING=1 on SIGTERM, exit 0; abstract socket names ('@') work too.
+# test-serial: the watchdog interval is measured
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ship.sh"
 LISTEN_PID=""

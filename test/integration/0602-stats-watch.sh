@@ -3,6 +3,7 @@
 # key=value line per interval, rates from the totals' deltas; on a
 # terminal (script(1) gives it one): a view redrawn in place with ANSI
 # cursor-up and clear.  SIGTERM and SIGINT end it with exit 0.
+# test-serial: about one line a second is measured
 . "$(dirname "$0")/lib.sh"
 gen_events 1 100 | "$SP" -s "$T/spool" append -t t 2>/dev/null
 

@@ -5,6 +5,7 @@
 # spoolship.ini; the unit passes
 # `systemd-analyze verify` (when systemd-analyze is installed) with its man
 # pages found, and the pages render.
+# test-serial: runs make install in the tree (as 0005 does)
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 

@@ -9,6 +9,7 @@
 # (under ASan LeakSanitizer runs then); no producer or scrape failed.  RSS
 # is held to +2 MiB over the warm-up only in a build without sanitizers;
 # under ASan (make check) it is sampled and shown, not enforced.
+# test-serial: rates, descriptors and connections are sampled over time
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 for f in mock-polaris load-ingest; do
