@@ -1,5 +1,5 @@
 /*
- * spool_read.c - the shipper's side of the spool: batches out, deletes
+ * spool_batch.c - the shipper's side of the spool: batches out, deletes
  * after acknowledgement, moves to the dead store, age-out.  A record that
  * fails its CRC (a sealed one: its tag) is never returned as an event.
  */
