@@ -181,12 +181,6 @@ struct spool_plain {
  * spool_payload(). */
 int spool_unseal(spoolship_spool *s, struct record *r, struct spool_plain *p);
 void spool_plain_free(struct spool_plain *p);
-/* For the dead store's walkers: decodes the dead record in d and opens
- * its event when sealed (not a corrupt one's bytes).  Returns 0, 1 when
- * it is to be skipped (unsound, or its tag fails: verify names it), or
- * an error (SPOOLSHIP_EKEYNEEDED, -ENOMEM). */
-int spool_dead_open(spoolship_spool *s, const MDB_val *d,
-		    struct dead_record *dr, struct spool_plain *p);
 
 /* Streams.  Names are checked with spoolship_table_name_ok(). */
 int stream_get(spoolship_spool *s, MDB_txn *txn, const char *name,
@@ -258,9 +252,9 @@ struct dead_info {
 	size_t excerpt_len;   /* capped at 1024 when stored */
 };
 
-/* Moves events (stream, seqs[0..n)) to the dead store, counting
- * dead_total (and expired_total for DEAD_EXPIRED), in txns that close
- * once half the reserve of bytes went in (so at most that plus one
+/* Moves events (stream, seqs[0..n)) to the dead store (spool_dead.c),
+ * counting dead_total (and expired_total for DEAD_EXPIRED), in txns that
+ * close once half the reserve of bytes went in (so at most that plus one
  * event), so that each fits in the room kept for it on a full disk.
  * Missing seqs are skipped; *moved (may be NULL) gets how many moved, also
  * by the txns before an error.  A corrupt record is moved with its bytes
@@ -309,7 +303,8 @@ typedef void spool_problem_fn(void *arg, const char *db, const char *key,
 int spool_verify(spoolship_spool *s, spool_problem_fn *fn, void *arg,
 		 uint64_t *records, uint64_t *bad);
 
-/* Calls fn with each dead event, oldest first. */
+/* Calls fn with each dead event, oldest first: spool_dead_select()
+ * with no filter (spool_dead.c). */
 typedef int spool_dead_fn(void *arg, uint64_t dseq,
 			  const struct dead_record *d, const char *table);
 int spool_dead_walk(spoolship_spool *s, spool_dead_fn *fn, void *arg);

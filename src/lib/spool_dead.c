@@ -1,8 +1,10 @@
 /*
- * spool_dead.c - the dead store's ways out: select (for list and
- * export), requeue to the end of a stream, purge.  Every move and delete
- * is counted in meta in the txn that does it; a record that fails its
- * check is never requeued as an event.
+ * spool_dead.c - the dead store, all of it but the record format
+ * (record.c): events moved in (the shipper's dead letters and age-out),
+ * the walks that select them (list, export) with their sealed events
+ * opened, and the ways out: requeue to the end of a stream, purge.  Every
+ * move and delete is counted in meta in the txn that does it; a record
+ * that fails its check is never requeued as an event.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -18,6 +20,126 @@
 
 #define DEAD_TXN_MAX 1024    /* events moved or deleted per txn */
 #define DEAD_SCAN_MAX 65536  /* records looked at per write txn */
+
+/* ---- in: events moved from their stream -------------------------------- */
+
+struct dead_job {
+	uint32_t stream;
+	const uint64_t *seqs;
+	size_t n;
+	const struct dead_info *di;
+	uint64_t moved;
+	int64_t now_ms;
+	size_t from, upto;  /* seqs[from..upto) went in this txn */
+	uint64_t cap;       /* bytes one txn moves at most (beyond one) */
+};
+
+static int dead_put_one(spoolship_spool *s, MDB_txn *txn, uint64_t dseq,
+			const struct dead_record *dr)
+{
+	unsigned char key[DEAD_KEY_LEN];
+	MDB_val k = { sizeof(key), key };
+	MDB_val v = { dead_record_size(record_stored_len(&dr->r),
+				       dr->excerpt_len), NULL };
+	int rc;
+
+	put_be64(key, dseq);
+	rc = mdb_put(txn, s->dead, &k, &v, MDB_RESERVE | MDB_APPEND);
+	if (rc != 0)
+		return spool_err(rc);
+	dead_record_encode(v.mv_data, dr);
+	return 0;
+}
+
+static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	struct dead_job *j = arg;
+	unsigned char key[EVENT_KEY_LEN];
+	uint64_t next, bytes = 0;
+	int rc = meta_get(s, txn, META_NEXT_DEAD, &next);
+
+	j->moved = 0;
+	if (rc != 0)
+		return rc;
+	if (next == 0)
+		next = 1;
+	for (j->upto = j->from; j->upto < j->n; j->upto++) {
+		MDB_val k = { sizeof(key), key }, d;
+		struct dead_record dr;
+		unsigned char *copy;
+		size_t i = j->upto;
+
+		/* Each moved byte takes fresh pages from the reserve on a
+		 * full disk: the rest goes in the next txn. */
+		if (i > j->from && bytes >= j->cap)
+			break;
+		event_key(key, j->stream, j->seqs[i]);
+		rc = mdb_get(txn, s->events, &k, &d);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return spool_err(rc);
+		memset(&dr, 0, sizeof(dr));
+		/* A copy: the put below may spill the page d points into. */
+		if ((copy = malloc(d.mv_size)) == NULL)
+			return -ENOMEM;
+		memcpy(copy, d.mv_data, d.mv_size);
+		if (record_decode(copy, d.mv_size, &dr.r, NULL, 0) != 0) {
+			/* Keep a damaged record's bytes for inspection. */
+			memset(&dr.r, 0, sizeof(dr.r));
+			dr.r.data = (const char *)copy;
+			dr.r.len = d.mv_size;
+		}
+		dr.stream = j->stream;
+		dr.seq = j->seqs[i];
+		dr.dead_ms = j->now_ms;
+		dr.status = j->di->status;
+		dr.reason = j->di->reason;
+		dr.excerpt = j->di->excerpt;
+		dr.excerpt_len = j->di->excerpt_len > 1024 ?
+					 1024 : j->di->excerpt_len;
+		if (dr.excerpt == NULL)
+			dr.excerpt_len = 0;
+		bytes += d.mv_size > RECORD_HDR_LEN ?
+				 d.mv_size - RECORD_HDR_LEN : 0;
+		rc = dead_put_one(s, txn, next++, &dr);
+		free(copy);
+		if (rc != 0)
+			return rc;
+		if ((rc = mdb_del(txn, s->events, &k, NULL)) != 0)
+			return spool_err(rc);
+		j->moved++;
+	}
+	if ((rc = stream_sub_pending(s, txn, j->stream, j->moved, bytes)) ||
+	    (rc = meta_set(s, txn, META_NEXT_DEAD, next)) != 0 ||
+	    (rc = meta_add(s, txn, META_DEAD, j->moved)) != 0)
+		return rc;
+	if (j->di->reason == DEAD_EXPIRED)
+		rc = meta_add(s, txn, META_EXPIRED, j->moved);
+	return rc;
+}
+
+int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
+		    size_t n, const struct dead_info *di, uint64_t *moved)
+{
+	struct dead_job j = { stream, seqs, n, di, 0, clock_wall_ms(), 0, 0,
+			      spool_reserve(s) / 2 };
+	uint64_t total = 0;
+	int rc;
+
+	if (di == NULL || di->reason == 0 || di->reason > DEAD_REASON_MAX)
+		return SPOOLSHIP_EINVAL;
+	do {
+		rc = spool_write(s, 1, dead_txn, &j);
+		total += j.moved;
+		j.from = j.upto;
+	} while (rc == 0 && j.from < n);
+	if (moved != NULL)
+		*moved = total;
+	return rc;
+}
+
+/* ---- filters ----------------------------------------------------------- */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -174,6 +296,26 @@ static const char *name_find(const struct name_of *v, size_t n, uint32_t id,
 	return fallback;
 }
 
+/* ---- a dead record, opened -------------------------------------------- */
+
+/* For the walks: decodes the dead record in d and opens its event when
+ * sealed (not a corrupt one's bytes).  Returns 0, 1 when it is to be
+ * skipped (unsound, or its tag fails: verify names it), or an error
+ * (SPOOLSHIP_EKEYNEEDED, -ENOMEM). */
+static int dead_record_open(spoolship_spool *s, const MDB_val *d,
+			    struct dead_record *dr, struct spool_plain *p)
+{
+	int rc;
+
+	if (dead_record_decode(d->mv_data, d->mv_size, dr, NULL, 0) != 0)
+		return 1;
+	/* A corrupt one keeps its bytes as they were: not opened. */
+	if (dr->reason == DEAD_CORRUPT)
+		return 0;
+	rc = spool_unseal(s, &dr->r, p);
+	return rc == SPOOLSHIP_ECORRUPT ? 1 : rc;
+}
+
 /* ---- select ------------------------------------------------------------ */
 
 int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
@@ -213,7 +355,7 @@ int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
 		dseq = get_be64(k.mv_data);
 		if (dfilt_past(&df, dseq))
 			break;
-		if ((res = spool_dead_open(s, &d, &dr, &plain)) != 0 ||
+		if ((res = dead_record_open(s, &d, &dr, &plain)) != 0 ||
 		    !dfilt_match(&df, dseq, &dr)) {
 			if (res < 0)
 				break;
@@ -235,6 +377,11 @@ out:
 	free(df.seqs);
 	spool_plain_free(&plain);
 	return res != 0 ? res : rc;
+}
+
+int spool_dead_walk(spoolship_spool *s, spool_dead_fn *fn, void *arg)
+{
+	return spool_dead_select(s, NULL, 0, fn, arg);
 }
 
 /* ---- the event of a dead record ---------------------------------------- */

@@ -1,7 +1,7 @@
 /*
- * spool_inspect.c - read-only views of a spool: stats, peek, verify and the
- * dead store walk.  Nothing here writes; a damaged record is reported,
- * never repaired.
+ * spool_inspect.c - read-only views of a spool: stats, peek, verify (the
+ * dead store's walks are spool_dead.c's).  Nothing here writes; a damaged
+ * record is reported, never repaired.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -491,42 +491,4 @@ int spool_verify(spoolship_spool *s, spool_problem_fn *fn, void *arg,
 	*records = v.records;
 	*bad = v.bad;
 	return rc;
-}
-
-int spool_dead_walk(spoolship_spool *s, spool_dead_fn *fn, void *arg)
-{
-	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
-	struct spool_plain plain = { NULL, 0 };
-	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc, res = 0;
-
-	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, s->dead, &c)) != 0) {
-		spool_txn_abort(s, txn);
-		return spool_err(rc);
-	}
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && res == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		struct dead_record dr;
-
-		if (k.mv_size != DEAD_KEY_LEN ||
-		    (res = spool_dead_open(s, &d, &dr, &plain)) == 1) {
-			res = 0;
-			continue;
-		}
-		if (res != 0)
-			break;
-		if (stream_name_of(s, txn, dr.stream, name) != 0)
-			snprintf(name, sizeof(name), "#%u", dr.stream);
-		res = fn(arg, get_be64(k.mv_data), &dr, name);
-	}
-	mdb_cursor_close(c);
-	spool_txn_abort(s, txn);
-	spool_plain_free(&plain);
-	if (res != 0)
-		return res;
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
 }

@@ -157,20 +157,6 @@ int spool_unseal(spoolship_spool *s, struct record *r, struct spool_plain *p)
 	return 0;
 }
 
-int spool_dead_open(spoolship_spool *s, const MDB_val *d,
-		    struct dead_record *dr, struct spool_plain *p)
-{
-	int rc;
-
-	if (dead_record_decode(d->mv_data, d->mv_size, dr, NULL, 0) != 0)
-		return 1;
-	/* A corrupt one keeps its bytes as they were: not opened. */
-	if (dr->reason == DEAD_CORRUPT)
-		return 0;
-	rc = spool_unseal(s, &dr->r, p);
-	return rc == SPOOLSHIP_ECORRUPT ? 1 : rc;
-}
-
 void spool_plain_free(struct spool_plain *p)
 {
 	if (p->buf != NULL)
