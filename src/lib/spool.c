@@ -2,6 +2,10 @@
  * spool.c - opening, closing and sizing the LMDB environment, its counters
  * and its stream table.  Every txn of the process goes through
  * spool_txn_begin/commit so that a map resize never races an open txn.
+ *
+ * The bottom of the spool's files: they call it, it calls none of them.
+ * In particular spool_seal.c may call spool.c, never the reverse: the
+ * key an open needs is loaded and checked here, with seal.c.
  */
 #define _DEFAULT_SOURCE /* madvise, realpath */
 #define _POSIX_C_SOURCE 200809L
@@ -18,6 +22,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "clock.h"
 
@@ -522,6 +528,56 @@ int stream_sub_pending(spoolship_spool *s, MDB_txn *txn, uint32_t id,
 	return stream_put(s, txn, name, &row);
 }
 
+/* ---- the key (encryption at rest) ------------------------------------ */
+
+#define META_KEY_ID "enc_key_id"
+
+/* Reads o.key_file (if any) into s->sealer.  Returns 0 or SPOOLSHIP_EKEY. */
+static int key_load(spoolship_spool *s)
+{
+	unsigned char key[SEAL_KEY_LEN];
+	int rc;
+
+	if (s->o.key_file == NULL || *s->o.key_file == '\0')
+		return 0;
+	rc = seal_key_load(s->o.key_file, key, NULL, 0);
+	if (rc == 0)
+		rc = sealer_new(key, &s->sealer);
+	OPENSSL_cleanse(key, sizeof(key));
+	s->o.key_file = NULL; /* the caller's string: not kept */
+	return rc;
+}
+
+/* At open, in the txn that opened the databases: compares the key with
+ * the fingerprint in meta (EKEYWRONG); the first writable open with a key
+ * records it.  A writable open without the key of an encrypted spool is
+ * refused (EKEYNEEDED): it would append events in the clear. */
+static int key_match(spoolship_spool *s, MDB_txn *txn)
+{
+	unsigned char id[SEAL_KEY_ID_LEN];
+	MDB_val k = { sizeof(META_KEY_ID) - 1, (void *)META_KEY_ID }, d;
+	int rc = mdb_get(txn, s->meta, &k, &d);
+
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return spool_err(rc);
+	if (rc == 0 && d.mv_size != SEAL_KEY_ID_LEN)
+		return SPOOLSHIP_ECORRUPT;
+	s->encrypted = rc == 0;
+	if (s->sealer == NULL)
+		return s->encrypted && !s->o.readonly ?
+			       SPOOLSHIP_EKEYNEEDED : 0;
+	sealer_key_id(s->sealer, id);
+	if (s->encrypted)
+		return memcmp(id, d.mv_data, sizeof(id)) == 0 ?
+			       0 : SPOOLSHIP_EKEYWRONG;
+	if (s->o.readonly)
+		return 0;
+	d.mv_size = sizeof(id);
+	d.mv_data = id;
+	s->encrypted = 1;
+	return spool_err(mdb_put(txn, s->meta, &k, &d, 0));
+}
+
 /* ---- open and close ----------------------------------------------------- */
 
 static int make_dir(const char *dir, int readonly)
@@ -583,7 +639,7 @@ static int open_dbs(spoolship_spool *s)
 				   (uint64_t)clock_wall_ms())) != 0)
 			goto err;
 	}
-	if ((rc = spool_key_match(s, txn)) != 0)
+	if ((rc = key_match(s, txn)) != 0)
 		goto err;
 	/* Commit even a read txn: handles opened in one that aborts close. */
 	return spool_txn_commit(s, txn);
@@ -738,7 +794,7 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 		rc = -ENOMEM;
 		goto err;
 	}
-	if ((rc = spool_key_load(s)) != 0 ||
+	if ((rc = key_load(s)) != 0 ||
 	    (rc = make_dir(dir, s->o.readonly)) != 0 ||
 	    (rc = lock_take(s, dir)) != 0 ||
 	    (rc = env_open(s, dir)) != 0 || (rc = open_dbs(s)) != 0)

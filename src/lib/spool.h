@@ -36,8 +36,9 @@ struct spoolship_spool {
 	 * swap the data file (spool_compact.c).  -1: none (a read-only
 	 * view of a directory it may not write to). */
 	int lockfd;
-	/* Encryption at rest (spool_seal.c): the sealer of o.key_file, or
-	 * NULL; encrypted: the spool holds a key fingerprint. */
+	/* Encryption at rest (spool_seal.c; loaded and checked at open in
+	 * spool.c): the sealer of o.key_file, or NULL; encrypted: the
+	 * spool holds a key fingerprint. */
 	struct sealer *sealer;
 	int encrypted;
 	/* The room reserved for deletes (spool_room.c).  alloc_end: data.mdb
@@ -151,13 +152,8 @@ int meta_set(spoolship_spool *s, MDB_txn *txn, const char *key, uint64_t v);
 
 /* ---- encryption at rest (spool_seal.c) ------------------------------- */
 
-/* Reads o.key_file (if any) into s->sealer.  Returns 0 or SPOOLSHIP_EKEY. */
-int spool_key_load(spoolship_spool *s);
-/* At open, in the txn that opened the databases: checks the key against
- * the spool's fingerprint (EKEYWRONG), refuses a writable open of an
- * encrypted spool without a key (EKEYNEEDED), records the fingerprint on
- * the first writable open with a key. */
-int spool_key_match(spoolship_spool *s, MDB_txn *txn);
+/* The key is loaded and checked against the spool's fingerprint at open
+ * (spool.c); these use the handle's sealer. */
 /* Size of a record holding an event of len bytes, as this handle writes
  * it (sealed when it has a key). */
 size_t spool_record_size(const spoolship_spool *s, size_t len);
