@@ -25,6 +25,7 @@
 
 #include <openssl/crypto.h>
 
+#include "array.h"
 #include "clock.h"
 
 #define MAP_INITIAL (64ull << 20)
@@ -475,30 +476,133 @@ int stream_get_or_create(spoolship_spool *s, MDB_txn *txn, const char *name,
 	return rc != 0 ? rc : stream_put(s, txn, name, row);
 }
 
-/* Walks the stream table for the row with this id. */
-static int stream_find_id(spoolship_spool *s, MDB_txn *txn, uint32_t id,
-			  char *name, struct stream_row *row)
+/* ---- walks ---------------------------------------------------------- */
+
+int spool_db_each(MDB_txn *txn, MDB_dbi dbi, spool_kv_fn *fn, void *arg)
 {
 	MDB_cursor *c;
 	MDB_val k, d;
-	int rc = mdb_cursor_open(txn, s->streams, &c);
+	int res = 0, rc = mdb_cursor_open(txn, dbi, &c);
 
 	if (rc != 0)
 		return spool_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (row_decode(&d, row) != 0 || row->id != id)
-			continue;
-		if (k.mv_size > SPOOLSHIP_MAX_TABLE_LEN) {
-			rc = SPOOLSHIP_ECORRUPT;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
+		if ((res = fn(arg, &k, &d)) != 0)
 			break;
-		}
-		memcpy(name, k.mv_data, k.mv_size);
-		name[k.mv_size] = '\0';
-		break;
-	}
 	mdb_cursor_close(c);
-	return spool_norm(rc);
+	if (res != 0)
+		return res;
+	return rc == MDB_NOTFOUND ? 0 : spool_err(rc);
+}
+
+struct stream_walk {
+	int strict;
+	stream_each_fn *fn;
+	void *arg;
+};
+
+static int stream_row_each(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct stream_walk *w = arg;
+	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
+	struct stream_row row;
+
+	if (k->mv_size > SPOOLSHIP_MAX_TABLE_LEN || row_decode(d, &row) != 0)
+		return w->strict ? SPOOLSHIP_ECORRUPT : 0;
+	memcpy(name, k->mv_data, k->mv_size);
+	name[k->mv_size] = '\0';
+	return w->fn(w->arg, name, &row);
+}
+
+int stream_each(spoolship_spool *s, MDB_txn *txn, int strict,
+		stream_each_fn *fn, void *arg)
+{
+	struct stream_walk w = { strict, fn, arg };
+
+	return spool_db_each(txn, s->streams, stream_row_each, &w);
+}
+
+struct stream_list {
+	struct spool_stream *v;
+	size_t n, cap;
+};
+
+static int stream_list_add(void *arg, const char *name,
+			   const struct stream_row *row)
+{
+	struct stream_list *l = arg;
+	struct spool_stream *e;
+	int rc = array_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+
+	if (rc != 0)
+		return rc;
+	e = &l->v[l->n++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->id = row->id;
+	e->next_seq = row->next_seq;
+	e->pending_events = row->pending_events;
+	e->pending_bytes = row->pending_bytes;
+	return 0;
+}
+
+int stream_list(spoolship_spool *s, MDB_txn *txn, int strict,
+		struct spool_stream **rows, size_t *n)
+{
+	struct stream_list l = { NULL, 0, 0 };
+	int rc = stream_each(s, txn, strict, stream_list_add, &l);
+
+	if (rc != 0) {
+		free(l.v);
+		l.v = NULL;
+		l.n = 0;
+	}
+	*rows = l.v;
+	*n = l.n;
+	return rc;
+}
+
+int spool_streams(spoolship_spool *s, struct spool_stream **rows, size_t *n)
+{
+	MDB_txn *txn;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
+		return rc;
+	rc = stream_list(s, txn, STREAM_EACH_STRICT, rows, n);
+	spool_txn_abort(s, txn);
+	return rc;
+}
+
+struct find_id {
+	uint32_t id;
+	char *name;
+	struct stream_row *row;
+};
+
+static int find_id_one(void *arg, const char *name,
+		       const struct stream_row *row)
+{
+	struct find_id *f = arg;
+
+	if (row->id != f->id)
+		return 0;
+	snprintf(f->name, SPOOLSHIP_MAX_TABLE_LEN + 1, "%s", name);
+	*f->row = *row;
+	return 1; /* found: the walk stops */
+}
+
+/* Walks the stream table for the row with this id. */
+static int stream_find_id(spoolship_spool *s, MDB_txn *txn, uint32_t id,
+			  char *name, struct stream_row *row)
+{
+	struct find_id f = { id, name, row };
+	int rc = stream_each(s, txn, STREAM_EACH_SKIP, find_id_one, &f);
+
+	return rc == 1 ? 0 : rc == 0 ? SPOOLSHIP_ENOTFOUND : rc;
 }
 
 int stream_name_of(spoolship_spool *s, MDB_txn *txn, uint32_t id,

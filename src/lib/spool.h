@@ -186,6 +186,41 @@ int stream_put(spoolship_spool *s, MDB_txn *txn, const char *name,
 /* Looks a stream up by name, creating it (write txn) when absent. */
 int stream_get_or_create(spoolship_spool *s, MDB_txn *txn, const char *name,
 			 struct stream_row *row);
+/* Calls fn with each key/value pair of dbi in txn, in key order; fn
+ * returning non-zero stops the walk and becomes the result.  Returns 0,
+ * fn's result or the cursor's error.  The one cursor walk of a whole
+ * database (stream_each, verify, salvage's tallies). */
+typedef int spool_kv_fn(void *arg, const MDB_val *k, const MDB_val *d);
+int spool_db_each(MDB_txn *txn, MDB_dbi dbi, spool_kv_fn *fn, void *arg);
+/* Calls fn with each stream's name and row, in name order, in txn; fn
+ * returning non-zero stops the walk and becomes the result.  A row that
+ * cannot be a stream's (a name longer than SPOOLSHIP_MAX_TABLE_LEN, a
+ * value not STREAM_ROW_LEN bytes) is passed over (STREAM_EACH_SKIP:
+ * verify names it) or fails the walk with SPOOLSHIP_ECORRUPT
+ * (STREAM_EACH_STRICT). */
+#define STREAM_EACH_SKIP 0
+#define STREAM_EACH_STRICT 1
+typedef int stream_each_fn(void *arg, const char *name,
+			   const struct stream_row *row);
+int stream_each(spoolship_spool *s, MDB_txn *txn, int strict,
+		stream_each_fn *fn, void *arg);
+/* One stream as a list of them has it. */
+struct spool_stream {
+	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
+	uint32_t id;
+	uint64_t next_seq;
+	uint64_t pending_events;
+	uint64_t pending_bytes;
+};
+/* The streams in txn, in name order (stream_each's strict or not): *rows
+ * (the caller frees it; NULL when there is none or on error) gets *n. */
+int stream_list(spoolship_spool *s, MDB_txn *txn, int strict,
+		struct spool_stream **rows, size_t *n);
+/* The same in a read txn of its own, strict (a damaged row fails it, as
+ * it fails spoolship_spool_stats()): the stream table alone, for the
+ * shipper, which lists streams and asks whether anything is pending,
+ * without the counters, heads and environment info of the stats. */
+int spool_streams(spoolship_spool *s, struct spool_stream **rows, size_t *n);
 /* Finds the name of stream id; name holds SPOOLSHIP_MAX_TABLE_LEN + 1. */
 int stream_name_of(spoolship_spool *s, MDB_txn *txn, uint32_t id,
 		   char *name);

@@ -249,45 +249,11 @@ static int seek_dead(MDB_cursor *c, uint64_t from, MDB_val *k, MDB_val *d)
 
 /* ---- stream names ------------------------------------------------------ */
 
-struct name_of {
-	uint32_t id;
-	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
-};
-
-/* Reads every stream's id and name: dead records name their stream by
- * id, and a walk over many of them should not scan the table each time. */
-static int names_load(spoolship_spool *s, MDB_txn *txn, struct name_of **out,
-		      size_t *n)
-{
-	struct name_of *v = NULL;
-	size_t cap = 0;
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc = mdb_cursor_open(txn, s->streams, &c);
-
-	*n = 0;
-	if (rc != 0)
-		return spool_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (d.mv_size != STREAM_ROW_LEN ||
-		    k.mv_size > SPOOLSHIP_MAX_TABLE_LEN)
-			continue;
-		if ((rc = array_grow((void **)&v, &cap, *n + 1,
-				     sizeof(*v))) != 0)
-			break;
-		v[*n].id = get_be32(d.mv_data);
-		memcpy(v[*n].name, k.mv_data, k.mv_size);
-		v[*n].name[k.mv_size] = '\0';
-		(*n)++;
-	}
-	mdb_cursor_close(c);
-	*out = v;
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
-}
-
-static const char *name_find(const struct name_of *v, size_t n, uint32_t id,
-			     char *fallback, size_t len)
+/* The name of stream id among the streams read at the start of a walk
+ * (dead records name their stream by id, and a walk over many of them
+ * should not scan the table each time); "#ID" when it is gone. */
+static const char *name_find(const struct spool_stream *v, size_t n,
+			     uint32_t id, char *fallback, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
 		if (v[i].id == id)
@@ -321,7 +287,7 @@ static int dead_record_open(spoolship_spool *s, const MDB_val *d,
 int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
 		      size_t max, spool_dead_fn *fn, void *arg)
 {
-	struct name_of *names = NULL;
+	struct spool_stream *names = NULL;
 	struct dfilt df;
 	size_t nnames = 0, shown = 0;
 	char fallback[16];
@@ -336,7 +302,8 @@ int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
 	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
 		goto out;
 	if ((rc = dfilt_table(s, txn, &df)) != 0 ||
-	    (rc = names_load(s, txn, &names, &nnames)) != 0)
+	    (rc = stream_list(s, txn, STREAM_EACH_SKIP, &names,
+			      &nnames)) != 0)
 		goto out;
 	if (df.none)
 		goto out;
