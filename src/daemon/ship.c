@@ -284,19 +284,21 @@ static int stream_add(struct shipper *sh, const char *name, uint32_t id)
 	return 0;
 }
 
+/* The stream table alone (spool_streams), not the full stats: this
+ * runs every second and on every wake-up. */
 static int scan_streams(struct shipper *sh)
 {
-	struct spoolship_stats st;
-	int rc = spoolship_spool_stats(sh->s, &st);
+	struct spool_stream *rows;
+	size_t n;
+	int rc = spool_streams(sh->s, &rows, &n);
 
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; i < st.nstreams && rc == 0; i++) {
-		if (stream_by_id(sh, st.streams[i].id) == NULL)
-			rc = stream_add(sh, st.streams[i].name,
-					st.streams[i].id);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (stream_by_id(sh, rows[i].id) == NULL)
+			rc = stream_add(sh, rows[i].name, rows[i].id);
 	}
-	spoolship_stats_free(&st);
+	free(rows);
 	return rc;
 }
 
@@ -1236,18 +1238,21 @@ unsigned ship_in_flight(const struct shipper *sh)
 
 int ship_idle(struct shipper *sh)
 {
-	struct spoolship_stats st;
-	int idle;
+	struct spool_stream *rows;
+	size_t n;
+	int idle = 1;
 
 	if (sh->inflight > 0 || sh->nacks > 0 || deleter_pending(&sh->del))
 		return 0;
 	for (size_t i = 0; i < sh->nstreams; i++)
 		if (sh->streams[i]->waiting != NULL)
 			return 0;
-	if (spoolship_spool_stats(sh->s, &st) != 0)
+	if (spool_streams(sh->s, &rows, &n) != 0)
 		return 0;
-	idle = st.pending_events == 0;
-	spoolship_stats_free(&st);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].pending_events != 0)
+			idle = 0;
+	free(rows);
 	return idle;
 }
 
