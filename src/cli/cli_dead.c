@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "cli.h"
 #include "durable.h"
 #include "clock.h"
@@ -61,15 +62,9 @@ static int add_seq(struct dead_args *a, const char *s)
 	v = strtoull(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v == 0 || s[0] == '-')
 		return -1;
-	if (a->f.nseqs == a->seq_cap) {
-		size_t nc = a->seq_cap ? a->seq_cap * 2 : 8;
-		void *p = realloc(a->seqs, nc * sizeof(*a->seqs));
-
-		if (p == NULL)
-			return -1;
-		a->seqs = p;
-		a->seq_cap = nc;
-	}
+	if (array_grow((void **)&a->seqs, &a->seq_cap, a->f.nseqs + 1,
+		       sizeof(*a->seqs)) != 0)
+		return -1;
 	a->seqs[a->f.nseqs++] = v;
 	a->f.seqs = a->seqs;
 	return 0;

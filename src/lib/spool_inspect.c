@@ -298,19 +298,22 @@ struct vcount {
 	uint64_t events, max_seq;
 };
 
-static struct vcount *vcount_of(struct vcount **arr, size_t *n, uint32_t id)
-{
-	for (size_t i = 0; i < *n; i++)
-		if ((*arr)[i].id == id)
-			return &(*arr)[i];
-	void *p = realloc(*arr, (*n + 1) * sizeof(**arr));
+struct vcounts {
+	struct vcount *v;
+	size_t n, cap;
+};
 
-	if (p == NULL)
+static struct vcount *vcount_of(struct vcounts *c, uint32_t id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].id == id)
+			return &c->v[i];
+	if (array_grow((void **)&c->v, &c->cap, c->n + 1,
+		       sizeof(*c->v)) != 0)
 		return NULL;
-	*arr = p;
-	memset(&(*arr)[*n], 0, sizeof(**arr));
-	(*arr)[*n].id = id;
-	return &(*arr)[(*n)++];
+	memset(&c->v[c->n], 0, sizeof(*c->v));
+	c->v[c->n].id = id;
+	return &c->v[c->n++];
 }
 
 /* With the key, a sealed record's tag is checked too: a record whose CRC
@@ -336,8 +339,7 @@ static int verify_seal(spoolship_spool *s, struct vstate *v, const char *db,
 struct vevents {
 	spoolship_spool *s;
 	struct vstate *v;
-	struct vcount **vc;
-	size_t *nvc;
+	struct vcounts *vc;
 };
 
 static int verify_event(void *arg, const MDB_val *k, const MDB_val *d)
@@ -362,7 +364,7 @@ static int verify_event(void *arg, const MDB_val *k, const MDB_val *d)
 	}
 	if ((rc = verify_seal(w->s, v, "events", k, &r)) != 0)
 		return rc;
-	if ((t = vcount_of(w->vc, w->nvc, sid)) == NULL)
+	if ((t = vcount_of(w->vc, sid)) == NULL)
 		return -ENOMEM;
 	t->events++;
 	if (seq > t->max_seq)
@@ -371,9 +373,9 @@ static int verify_event(void *arg, const MDB_val *k, const MDB_val *d)
 }
 
 static int verify_events(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
-			 struct vcount **vc, size_t *nvc)
+			 struct vcounts *vc)
 {
-	struct vevents w = { s, v, vc, nvc };
+	struct vevents w = { s, v, vc };
 
 	return spool_db_each(txn, s->events, verify_event, &w);
 }
@@ -472,20 +474,19 @@ int spool_verify(spoolship_spool *s, spool_problem_fn *fn, void *arg,
 		 uint64_t *records, uint64_t *bad)
 {
 	struct vstate v = { fn, arg, 0, 0, { NULL, 0 } };
-	struct vcount *vc = NULL;
-	size_t nvc = 0;
+	struct vcounts vc = { NULL, 0, 0 };
 	MDB_txn *txn;
 	int rc;
 
 	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
 		return rc;
-	rc = verify_events(s, txn, &v, &vc, &nvc);
+	rc = verify_events(s, txn, &v, &vc);
 	if (rc == 0)
-		rc = verify_streams(s, txn, &v, vc, nvc);
+		rc = verify_streams(s, txn, &v, vc.v, vc.n);
 	if (rc == 0)
 		rc = verify_dead(s, txn, &v);
 	spool_txn_abort(s, txn);
-	free(vc);
+	free(vc.v);
 	spool_plain_free(&v.plain);
 	*records = v.records;
 	*bad = v.bad;
