@@ -429,6 +429,61 @@ int spool_dead_event(spoolship_spool *s, const struct dead_record *d,
 		    "its bytes still fail their check (%s)", reason);
 }
 
+/* ---- the sweeps of requeue and purge ----------------------------------- */
+
+/* One dead record of a sweep: fn decides, sets *del when the sweep is to
+ * delete it, and counts what it took; non-zero stops the sweep. */
+typedef int dead_sweep_fn(spoolship_spool *s, MDB_txn *txn, void *arg,
+			  uint64_t dseq, const MDB_val *d, int *del);
+
+/* Walks the dead records of one write txn from `from` on, as far as the
+ * filter may match, until *taken (fn's count) reaches DEAD_TXN_MAX or
+ * DEAD_SCAN_MAX were looked at, deleting those fn asks for.  *next gets
+ * where the next txn goes on (0: done). */
+static int dead_sweep(spoolship_spool *s, MDB_txn *txn,
+		      const struct dfilt *df, uint64_t from, dead_sweep_fn *fn,
+		      void *arg, const size_t *taken, uint64_t *next)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t scanned = 0;
+	int rc = mdb_cursor_open(txn, s->dead, &c);
+
+	*next = 0;
+	if (rc != 0)
+		return spool_err(rc);
+	rc = seek_dead(c, from, &k, &d);
+	while (rc == 0) {
+		uint64_t dseq;
+		int del = 0;
+
+		if (k.mv_size != DEAD_KEY_LEN) {
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+			continue;
+		}
+		dseq = get_be64(k.mv_data);
+		if (dfilt_past(df, dseq))
+			break;
+		if (*taken >= DEAD_TXN_MAX || scanned >= DEAD_SCAN_MAX) {
+			*next = dseq; /* the next txn goes on from here */
+			break;
+		}
+		scanned++;
+		if ((rc = fn(s, txn, arg, dseq, &d, &del)) != 0)
+			break;
+		if (!del) {
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+			continue;
+		}
+		/* Delete, then seek again: after a delete LMDB's cursor
+		 * position is not dependable (see del_range). */
+		if ((rc = mdb_cursor_del(c, 0)) == 0)
+			rc = seek_dead(c, dseq + 1, &k, &d);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+}
+
 /* ---- requeue ----------------------------------------------------------- */
 
 struct refusal {
@@ -449,6 +504,7 @@ struct rq_job {
 	/* results of one txn: reset when it (re)starts */
 	uint64_t next;      /* where the next txn starts; 0 = done */
 	uint64_t moved;
+	size_t taken;       /* moved and refused */
 	struct refusal *ref;
 	size_t nref, ref_cap;
 	struct touched *st;
@@ -561,71 +617,50 @@ static int rq_one(spoolship_spool *s, MDB_txn *txn, struct rq_job *j,
 	return 0;
 }
 
+static int rq_each(spoolship_spool *s, MDB_txn *txn, void *arg,
+		   uint64_t dseq, const MDB_val *d, int *del)
+{
+	struct rq_job *j = arg;
+	struct dead_record dr;
+	char why[128];
+	int rc = 0;
+
+	if (dead_record_decode(d->mv_data, d->mv_size, &dr, why,
+			       sizeof(why)) != 0) {
+		if (dfilt_match_damaged(&j->df, dseq)) {
+			char w[160];
+
+			snprintf(w, sizeof(w), "the dead record is "
+				 "damaged (%s)", why);
+			rc = refuse(j, dseq, w);
+		}
+	} else if (dfilt_match(&j->df, dseq, &dr)) {
+		rc = rq_one(s, txn, j, dseq, &dr, del);
+	}
+	if (rc == 0 && *del)
+		j->moved++;
+	j->taken = j->moved + j->nref;
+	return rc;
+}
+
 static int rq_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 {
 	struct rq_job *j = arg;
-	MDB_cursor *c;
-	MDB_val k, d;
-	size_t scanned = 0;
-	uint64_t dseq = 0;
 	int rc;
 
 	j->next = 0;
 	j->moved = 0;
+	j->taken = 0;
 	j->nref = 0;
 	j->nst = 0;
 	if ((rc = dfilt_table(s, txn, &j->df)) != 0)
 		return rc;
 	if (j->df.none)
 		return 0;
-	if ((rc = mdb_cursor_open(txn, s->dead, &c)) != 0)
-		return spool_err(rc);
-	rc = seek_dead(c, j->from, &k, &d);
-	while (rc == 0) {
-		struct dead_record dr;
-		char why[128];
-		int done = 0;
-
-		if (k.mv_size != DEAD_KEY_LEN) {
-			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-			continue;
-		}
-		dseq = get_be64(k.mv_data);
-		if (dfilt_past(&j->df, dseq))
-			break;
-		if (j->moved + j->nref >= DEAD_TXN_MAX ||
-		    scanned >= DEAD_SCAN_MAX) {
-			j->next = dseq; /* the next txn goes on from here */
-			break;
-		}
-		scanned++;
-		if (dead_record_decode(d.mv_data, d.mv_size, &dr, why,
-				       sizeof(why)) != 0) {
-			if (dfilt_match_damaged(&j->df, dseq)) {
-				char w[160];
-
-				snprintf(w, sizeof(w), "the dead record is "
-					 "damaged (%s)", why);
-				rc = refuse(j, dseq, w);
-			}
-		} else if (dfilt_match(&j->df, dseq, &dr)) {
-			rc = rq_one(s, txn, j, dseq, &dr, &done);
-		}
-		if (rc != 0)
-			break;
-		if (!done) {
-			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-			continue;
-		}
-		j->moved++;
-		/* Delete, then seek again: after a delete LMDB's cursor
-		 * position is not dependable (see del_range). */
-		if ((rc = mdb_cursor_del(c, 0)) == 0)
-			rc = seek_dead(c, dseq + 1, &k, &d);
-	}
-	mdb_cursor_close(c);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return spool_norm(rc);
+	rc = dead_sweep(s, txn, &j->df, j->from, rq_each, j, &j->taken,
+			&j->next);
+	if (rc != 0)
+		return rc;
 	for (size_t i = 0; i < j->nst; i++)
 		if ((rc = stream_put(s, txn, j->st[i].name, &j->st[i].row)))
 			return rc;
@@ -678,15 +713,28 @@ struct purge_job {
 	struct dfilt df;
 	uint64_t from;
 	uint64_t next;    /* 0 = done */
-	uint64_t deleted; /* by this txn */
+	size_t deleted;   /* by this txn */
 };
+
+static int purge_each(spoolship_spool *s, MDB_txn *txn, void *arg,
+		      uint64_t dseq, const MDB_val *d, int *del)
+{
+	struct purge_job *j = arg;
+	struct dead_record dr;
+
+	(void)s;
+	(void)txn;
+	if (dead_record_decode(d->mv_data, d->mv_size, &dr, NULL, 0))
+		*del = dfilt_match_damaged(&j->df, dseq);
+	else
+		*del = dfilt_match(&j->df, dseq, &dr);
+	j->deleted += (size_t)*del;
+	return 0;
+}
 
 static int purge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 {
 	struct purge_job *j = arg;
-	MDB_cursor *c;
-	MDB_val k, d;
-	size_t scanned = 0;
 	int rc;
 
 	j->next = 0;
@@ -695,42 +743,9 @@ static int purge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 		return rc;
 	if (j->df.none)
 		return 0;
-	if ((rc = mdb_cursor_open(txn, s->dead, &c)) != 0)
-		return spool_err(rc);
-	rc = seek_dead(c, j->from, &k, &d);
-	while (rc == 0) {
-		struct dead_record dr;
-		uint64_t dseq;
-		int match;
-
-		if (k.mv_size != DEAD_KEY_LEN) {
-			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-			continue;
-		}
-		dseq = get_be64(k.mv_data);
-		if (dfilt_past(&j->df, dseq))
-			break;
-		if (j->deleted >= DEAD_TXN_MAX || scanned >= DEAD_SCAN_MAX) {
-			j->next = dseq;
-			break;
-		}
-		scanned++;
-		if (dead_record_decode(d.mv_data, d.mv_size, &dr, NULL, 0))
-			match = dfilt_match_damaged(&j->df, dseq);
-		else
-			match = dfilt_match(&j->df, dseq, &dr);
-		if (!match) {
-			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-			continue;
-		}
-		j->deleted++;
-		if ((rc = mdb_cursor_del(c, 0)) == 0)
-			rc = seek_dead(c, dseq + 1, &k, &d);
-	}
-	mdb_cursor_close(c);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return spool_norm(rc);
-	return meta_add(s, txn, META_PURGED, j->deleted);
+	rc = dead_sweep(s, txn, &j->df, j->from, purge_each, j, &j->deleted,
+			&j->next);
+	return rc != 0 ? rc : meta_add(s, txn, META_PURGED, j->deleted);
 }
 
 int spool_dead_purge(spoolship_spool *s, const struct dead_filter *f,
