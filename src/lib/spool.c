@@ -577,6 +577,18 @@ int spool_streams(spoolship_spool *s, struct spool_stream **rows, size_t *n)
 	return rc;
 }
 
+struct stream_tally *stream_tally_of(struct stream_tallies *t, uint32_t id)
+{
+	for (size_t i = t->n; i > 0; i--)
+		if (t->v[i - 1].id == id)
+			return &t->v[i - 1];
+	if (array_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)) != 0)
+		return NULL;
+	memset(&t->v[t->n], 0, sizeof(*t->v));
+	t->v[t->n].id = id;
+	return &t->v[t->n++];
+}
+
 struct find_id {
 	uint32_t id;
 	char *name;

@@ -221,6 +221,19 @@ int stream_list(spoolship_spool *s, MDB_txn *txn, int strict,
  * shipper, which lists streams and asks whether anything is pending,
  * without the counters, heads and environment info of the stats. */
 int spool_streams(spoolship_spool *s, struct spool_stream **rows, size_t *n);
+/* What a walk over the events counts per stream (verify, salvage). */
+struct stream_tally {
+	uint32_t id;
+	uint64_t events, bytes, max_seq;
+};
+struct stream_tallies {
+	struct stream_tally *v;
+	size_t n, cap;
+};
+/* The tally of stream id, added (zero) when new; NULL when out of
+ * memory.  Looked for from the last one added: a walk in key order meets
+ * one stream's events together. */
+struct stream_tally *stream_tally_of(struct stream_tallies *t, uint32_t id);
 /* Finds the name of stream id; name holds SPOOLSHIP_MAX_TABLE_LEN + 1. */
 int stream_name_of(spoolship_spool *s, MDB_txn *txn, uint32_t id,
 		   char *name);

@@ -292,30 +292,6 @@ static void problem(struct vstate *v, const char *db, const MDB_val *k,
 	v->fn(v->arg, db, hex, why);
 }
 
-/* Per-stream tallies to compare with the stream table. */
-struct vcount {
-	uint32_t id;
-	uint64_t events, max_seq;
-};
-
-struct vcounts {
-	struct vcount *v;
-	size_t n, cap;
-};
-
-static struct vcount *vcount_of(struct vcounts *c, uint32_t id)
-{
-	for (size_t i = 0; i < c->n; i++)
-		if (c->v[i].id == id)
-			return &c->v[i];
-	if (array_grow((void **)&c->v, &c->cap, c->n + 1,
-		       sizeof(*c->v)) != 0)
-		return NULL;
-	memset(&c->v[c->n], 0, sizeof(*c->v));
-	c->v[c->n].id = id;
-	return &c->v[c->n++];
-}
-
 /* With the key, a sealed record's tag is checked too: a record whose CRC
  * was recomputed after tampering still fails here.  Without it, the CRC
  * alone is checked (the CLI says so). */
@@ -339,7 +315,7 @@ static int verify_seal(spoolship_spool *s, struct vstate *v, const char *db,
 struct vevents {
 	spoolship_spool *s;
 	struct vstate *v;
-	struct vcounts *vc;
+	struct stream_tallies *vc;
 };
 
 static int verify_event(void *arg, const MDB_val *k, const MDB_val *d)
@@ -350,7 +326,7 @@ static int verify_event(void *arg, const MDB_val *k, const MDB_val *d)
 	uint32_t sid;
 	uint64_t seq;
 	struct record r;
-	struct vcount *t;
+	struct stream_tally *t;
 	int rc;
 
 	v->records++;
@@ -364,7 +340,7 @@ static int verify_event(void *arg, const MDB_val *k, const MDB_val *d)
 	}
 	if ((rc = verify_seal(w->s, v, "events", k, &r)) != 0)
 		return rc;
-	if ((t = vcount_of(w->vc, sid)) == NULL)
+	if ((t = stream_tally_of(w->vc, sid)) == NULL)
 		return -ENOMEM;
 	t->events++;
 	if (seq > t->max_seq)
@@ -373,7 +349,7 @@ static int verify_event(void *arg, const MDB_val *k, const MDB_val *d)
 }
 
 static int verify_events(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
-			 struct vcounts *vc)
+			 struct stream_tallies *vc)
 {
 	struct vevents w = { s, v, vc };
 
@@ -382,7 +358,7 @@ static int verify_events(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
 
 struct vstreams {
 	struct vstate *v;
-	struct vcount *vc;
+	struct stream_tally *vc;
 	size_t nvc;
 };
 
@@ -393,7 +369,7 @@ static int verify_row(void *arg, const MDB_val *k, const MDB_val *d)
 	struct vstreams *w = arg;
 	struct vstate *v = w->v;
 	struct stream_row row;
-	struct vcount none = { 0, 0, 0 }, *t = &none;
+	struct stream_tally none = { 0, 0, 0, 0 }, *t = &none;
 	char why[160];
 
 	if (d->mv_size != STREAM_ROW_LEN) {
@@ -426,7 +402,7 @@ static int verify_row(void *arg, const MDB_val *k, const MDB_val *d)
 }
 
 static int verify_streams(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
-			  struct vcount *vc, size_t nvc)
+			  struct stream_tally *vc, size_t nvc)
 {
 	struct vstreams w = { v, vc, nvc };
 	int rc = spool_db_each(txn, s->streams, verify_row, &w);
@@ -474,7 +450,7 @@ int spool_verify(spoolship_spool *s, spool_problem_fn *fn, void *arg,
 		 uint64_t *records, uint64_t *bad)
 {
 	struct vstate v = { fn, arg, 0, 0, { NULL, 0 } };
-	struct vcounts vc = { NULL, 0, 0 };
+	struct stream_tallies vc = { NULL, 0, 0 };
 	MDB_txn *txn;
 	int rc;
 

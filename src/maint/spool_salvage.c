@@ -563,41 +563,23 @@ int salvage_dst_open(const char *dst, int existed, uint64_t src_bytes,
 
 /* ---- the end: stream rows, meta, the damaged records -------------------- */
 
-struct tally {
-	uint32_t id;
-	uint64_t events, bytes, max_seq;
-};
-
 /* The streams DST's records belong to, as finish_txn tallies them. */
 struct tallies {
-	struct tally *t;
-	size_t n, cap;
+	struct stream_tallies t;
 	uint64_t last_dead; /* the last dead sequence */
 };
 
-static struct tally *tally_of(struct tallies *ts, uint32_t id)
-{
-	for (size_t i = ts->n; i > 0; i--)
-		if (ts->t[i - 1].id == id)
-			return &ts->t[i - 1];
-	if (array_grow((void **)&ts->t, &ts->cap, ts->n + 1,
-		       sizeof(*ts->t)) != 0)
-		return NULL;
-	memset(&ts->t[ts->n], 0, sizeof(*ts->t));
-	ts->t[ts->n].id = id;
-	return &ts->t[ts->n++];
-}
-
 static int tally_event(void *arg, const MDB_val *k, const MDB_val *d)
 {
-	struct tally *e;
+	struct tallies *ts = arg;
+	struct stream_tally *e;
 	uint32_t id;
 	uint64_t seq;
 
 	if (event_key_parse(k->mv_data, k->mv_size, &id, &seq) != 0 ||
 	    d->mv_size < RECORD_HDR_LEN)
 		return 0; /* never: only checked records went in */
-	if ((e = tally_of(arg, id)) == NULL)
+	if ((e = stream_tally_of(&ts->t, id)) == NULL)
 		return -ENOMEM;
 	e->events++;
 	/* Stored payload bytes, as the append path counts them (a sealed
@@ -612,13 +594,13 @@ static int tally_event(void *arg, const MDB_val *k, const MDB_val *d)
 static int tally_dead(void *arg, const MDB_val *k, const MDB_val *d)
 {
 	struct tallies *ts = arg;
+	uint32_t id;
 
 	if (k->mv_size != DEAD_KEY_LEN || d->mv_size < DEAD_HDR_LEN)
 		return 0; /* never: only checked records went in */
 	ts->last_dead = get_be64(k->mv_data);
-	if (tally_of(ts, get_be32((unsigned char *)d->mv_data + 28)) == NULL)
-		return -ENOMEM;
-	return 0;
+	id = get_be32((unsigned char *)d->mv_data + 28);
+	return stream_tally_of(&ts->t, id) == NULL ? -ENOMEM : 0;
 }
 
 /* A name for events whose stream row was lost. */
@@ -632,8 +614,8 @@ static int name_unnamed(struct ctx *x, uint32_t id)
 	return row_add(x, name, id, 0, 1);
 }
 
-static int write_rows(struct ctx *x, MDB_txn *txn, const struct tally *t,
-		      size_t nt, uint32_t *max_id)
+static int write_rows(struct ctx *x, MDB_txn *txn,
+		      const struct stream_tally *t, size_t nt, uint32_t *max_id)
 {
 	int rc;
 
@@ -697,15 +679,15 @@ static int write_meta(struct ctx *x, MDB_txn *txn, uint32_t max_id,
 static int finish_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 {
 	struct ctx *x = arg;
-	struct tallies ts = { NULL, 0, 0, 0 };
+	struct tallies ts = { { NULL, 0, 0 }, 0 };
 	uint32_t max_id;
 	int rc;
 
 	if ((rc = spool_db_each(txn, s->events, tally_event, &ts)) == 0 &&
 	    (rc = spool_db_each(txn, s->dead, tally_dead, &ts)) == 0 &&
-	    (rc = write_rows(x, txn, ts.t, ts.n, &max_id)) == 0)
+	    (rc = write_rows(x, txn, ts.t.v, ts.t.n, &max_id)) == 0)
 		rc = write_meta(x, txn, max_id, ts.last_dead);
-	free(ts.t);
+	free(ts.t.v);
 	return rc;
 }
 
