@@ -46,7 +46,8 @@ int cli_stats(struct cli_common *c, int argc, char **argv);
 int cli_peek(struct cli_common *c, int argc, char **argv);
 int cli_verify(struct cli_common *c, int argc, char **argv);
 int cli_run(struct cli_common *c, int argc, char **argv);
-/* `dead list|export|requeue|purge` and `compact` (cli_dead.c). */
+/* `dead list|export|requeue|purge` (cli_dead.c), `compact`
+ * (cli_compact.c). */
 int cli_dead(struct cli_common *c, int argc, char **argv);
 int cli_compact(struct cli_common *c, int argc, char **argv);
 /* `salvage SRC DST` (cli_salvage.c): copies every sound record of a

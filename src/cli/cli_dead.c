@@ -1,9 +1,8 @@
 /*
- * cli_dead.c - `spoolship dead list|export|requeue|purge` and
- * `spoolship compact`: the operator's hands on the dead store and on the
- * data file.  list and export only read; none of them creates a spool
- * where there is none, and export never prints a damaged record as if it
- * were an event.
+ * cli_dead.c - `spoolship dead list|export|requeue|purge`: the operator's
+ * hands on the dead store.  list and export only read; none of them
+ * creates a spool where there is none, and export never prints a damaged
+ * record as if it were an event.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "cli.h"
 #include "durable.h"
 #include "clock.h"
@@ -62,15 +62,9 @@ static int add_seq(struct dead_args *a, const char *s)
 	v = strtoull(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v == 0 || s[0] == '-')
 		return -1;
-	if (a->f.nseqs == a->seq_cap) {
-		size_t nc = a->seq_cap ? a->seq_cap * 2 : 8;
-		void *p = realloc(a->seqs, nc * sizeof(*a->seqs));
-
-		if (p == NULL)
-			return -1;
-		a->seqs = p;
-		a->seq_cap = nc;
-	}
+	if (array_grow((void **)&a->seqs, &a->seq_cap, a->f.nseqs + 1,
+		       sizeof(*a->seqs)) != 0)
+		return -1;
 	a->seqs[a->f.nseqs++] = v;
 	a->f.seqs = a->seqs;
 	return 0;
@@ -641,47 +635,4 @@ int cli_dead(struct cli_common *c, int argc, char **argv)
 out:
 	free(a.seqs);
 	return ex;
-}
-
-/* ---- compact ------------------------------------------------------------ */
-
-int cli_compact(struct cli_common *c, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "spool", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct spool_compact_info info;
-	char why[512] = "";
-	int ch, rc;
-
-	while ((ch = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
-		if (ch != 's') {
-			fprintf(stderr, "usage: spoolship [-s DIR] compact\n");
-			return EXIT_USAGE;
-		}
-		c->spool = optarg;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "usage: spoolship [-s DIR] compact\n");
-		return EXIT_USAGE;
-	}
-	rc = spool_compact(c->spool, &info, why, sizeof(why));
-	if (rc == -EBUSY) {
-		fprintf(stderr, "spoolship: compact: %s is in use (by "
-			"`spoolship run`, an appender or a reader): stop it "
-			"and try again; nothing was changed\n", c->spool);
-		return EXIT_ERROR;
-	}
-	if (rc != 0) {
-		fprintf(stderr, "spoolship: compact: %s: %s\n",
-			why[0] != '\0' ? why : c->spool,
-			spoolship_strerror(rc));
-		return EXIT_ERROR;
-	}
-	printf("compacted %s: %llu -> %llu bytes, %llu records copied and "
-	       "checked\n", c->spool, (unsigned long long)info.before_bytes,
-	       (unsigned long long)info.after_bytes,
-	       (unsigned long long)info.records);
-	return EXIT_OK;
 }

@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "answer.h"
+#include "array.h"
 #include "clock.h"
 #include "ship_delete.h"
 #include "strbuf.h"
@@ -102,6 +103,7 @@ struct shipper {
 	struct sstream **streams;  /* each allocated alone: batches point
 				    * at them */
 	size_t nstreams, rr;       /* rr: round-robin start */
+	size_t streams_cap;
 	struct sbatch *flying;     /* requests in flight */
 	unsigned inflight;
 	int64_t pause_until;       /* all streams: 429, RateLimit */
@@ -265,15 +267,12 @@ static void stream_url(const struct ship_opts *o, struct sstream *st)
 static int stream_add(struct shipper *sh, const char *name, uint32_t id)
 {
 	struct sstream *st = calloc(1, sizeof(*st));
-	void *p = realloc(sh->streams, (sh->nstreams + 1) * sizeof(st));
 
-	if (st == NULL || p == NULL) {
+	if (st == NULL || array_grow((void **)&sh->streams, &sh->streams_cap,
+				     sh->nstreams + 1, sizeof(st)) != 0) {
 		free(st);
-		if (p != NULL)
-			sh->streams = p;
 		return -ENOMEM;
 	}
-	sh->streams = p;
 	sh->streams[sh->nstreams++] = st;
 	snprintf(st->name, sizeof(st->name), "%s", name);
 	st->id = id;
@@ -284,22 +283,21 @@ static int stream_add(struct shipper *sh, const char *name, uint32_t id)
 	return 0;
 }
 
+/* The stream table alone (spool_streams), not the full stats: this
+ * runs every second and on every wake-up. */
 static int scan_streams(struct shipper *sh)
 {
-	struct spoolship_stats st;
-	int rc;
-
-	spoolship_stats_init(&st);
-	rc = spoolship_spool_stats(sh->s, &st);
+	struct spool_stream *rows;
+	size_t n;
+	int rc = spool_streams(sh->s, &rows, &n);
 
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; i < st.nstreams && rc == 0; i++) {
-		if (stream_by_id(sh, st.streams[i].id) == NULL)
-			rc = stream_add(sh, st.streams[i].name,
-					st.streams[i].id);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (stream_by_id(sh, rows[i].id) == NULL)
+			rc = stream_add(sh, rows[i].name, rows[i].id);
 	}
-	spoolship_stats_free(&st);
+	free(rows);
 	return rc;
 }
 
@@ -734,17 +732,11 @@ static void ack(struct shipper *sh, struct sbatch *sb)
 {
 	int64_t now = clock_wall_ms();
 
-	if (sh->nacks == sh->acks_cap) {
-		size_t nc = sh->acks_cap ? sh->acks_cap * 2 : 64;
-		void *p = realloc(sh->acks, nc * sizeof(*sh->acks));
-
-		if (p == NULL) {
-			/* Not deleted: it will be sent again, never lost. */
-			log_error(sh->log, "out of memory recording an ack");
-			return;
-		}
-		sh->acks = p;
-		sh->acks_cap = nc;
+	if (array_grow((void **)&sh->acks, &sh->acks_cap, sh->nacks + 1,
+		       sizeof(*sh->acks)) != 0) {
+		/* Not deleted: it will be sent again, never lost. */
+		log_error(sh->log, "out of memory recording an ack");
+		return;
 	}
 	sh->acks[sh->nacks++] = (struct spool_range){ sb->st->id,
 						      first_seq(sb),
@@ -1239,19 +1231,21 @@ unsigned ship_in_flight(const struct shipper *sh)
 
 int ship_idle(struct shipper *sh)
 {
-	struct spoolship_stats st;
-	int idle;
+	struct spool_stream *rows;
+	size_t n;
+	int idle = 1;
 
 	if (sh->inflight > 0 || sh->nacks > 0 || deleter_pending(&sh->del))
 		return 0;
 	for (size_t i = 0; i < sh->nstreams; i++)
 		if (sh->streams[i]->waiting != NULL)
 			return 0;
-	spoolship_stats_init(&st);
-	if (spoolship_spool_stats(sh->s, &st) != 0)
+	if (spool_streams(sh->s, &rows, &n) != 0)
 		return 0;
-	idle = st.pending_events == 0;
-	spoolship_stats_free(&st);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].pending_events != 0)
+			idle = 0;
+	free(rows);
 	return idle;
 }
 

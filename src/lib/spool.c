@@ -2,6 +2,10 @@
  * spool.c - opening, closing and sizing the LMDB environment, its counters
  * and its stream table.  Every txn of the process goes through
  * spool_txn_begin/commit so that a map resize never races an open txn.
+ *
+ * The bottom of the spool's files: they call it, it calls none of them.
+ * In particular spool_seal.c may call spool.c, never the reverse: the
+ * key an open needs is loaded and checked here, with seal.c.
  */
 #define _DEFAULT_SOURCE /* madvise, realpath */
 #define _POSIX_C_SOURCE 200809L
@@ -19,6 +23,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "array.h"
 #include "clock.h"
 #include "layout.h"
 
@@ -471,30 +478,145 @@ int stream_get_or_create(spoolship_spool *s, MDB_txn *txn, const char *name,
 	return rc != 0 ? rc : stream_put(s, txn, name, row);
 }
 
-/* Walks the stream table for the row with this id. */
-static int stream_find_id(spoolship_spool *s, MDB_txn *txn, uint32_t id,
-			  char *name, struct stream_row *row)
+/* ---- walks ---------------------------------------------------------- */
+
+int spool_db_each(MDB_txn *txn, MDB_dbi dbi, spool_kv_fn *fn, void *arg)
 {
 	MDB_cursor *c;
 	MDB_val k, d;
-	int rc = mdb_cursor_open(txn, s->streams, &c);
+	int res = 0, rc = mdb_cursor_open(txn, dbi, &c);
 
 	if (rc != 0)
 		return spool_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (row_decode(&d, row) != 0 || row->id != id)
-			continue;
-		if (k.mv_size > SPOOLSHIP_MAX_TABLE_LEN) {
-			rc = SPOOLSHIP_ECORRUPT;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
+		if ((res = fn(arg, &k, &d)) != 0)
 			break;
-		}
-		memcpy(name, k.mv_data, k.mv_size);
-		name[k.mv_size] = '\0';
-		break;
-	}
 	mdb_cursor_close(c);
-	return spool_norm(rc);
+	if (res != 0)
+		return res;
+	return rc == MDB_NOTFOUND ? 0 : spool_err(rc);
+}
+
+struct stream_walk {
+	int strict;
+	stream_each_fn *fn;
+	void *arg;
+};
+
+static int stream_row_each(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct stream_walk *w = arg;
+	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
+	struct stream_row row;
+
+	if (k->mv_size > SPOOLSHIP_MAX_TABLE_LEN || row_decode(d, &row) != 0)
+		return w->strict ? SPOOLSHIP_ECORRUPT : 0;
+	memcpy(name, k->mv_data, k->mv_size);
+	name[k->mv_size] = '\0';
+	return w->fn(w->arg, name, &row);
+}
+
+int stream_each(spoolship_spool *s, MDB_txn *txn, int strict,
+		stream_each_fn *fn, void *arg)
+{
+	struct stream_walk w = { strict, fn, arg };
+
+	return spool_db_each(txn, s->streams, stream_row_each, &w);
+}
+
+struct stream_list {
+	struct spool_stream *v;
+	size_t n, cap;
+};
+
+static int stream_list_add(void *arg, const char *name,
+			   const struct stream_row *row)
+{
+	struct stream_list *l = arg;
+	struct spool_stream *e;
+	int rc = array_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+
+	if (rc != 0)
+		return rc;
+	e = &l->v[l->n++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->id = row->id;
+	e->next_seq = row->next_seq;
+	e->pending_events = row->pending_events;
+	e->pending_bytes = row->pending_bytes;
+	return 0;
+}
+
+int stream_list(spoolship_spool *s, MDB_txn *txn, int strict,
+		struct spool_stream **rows, size_t *n)
+{
+	struct stream_list l = { NULL, 0, 0 };
+	int rc = stream_each(s, txn, strict, stream_list_add, &l);
+
+	if (rc != 0) {
+		free(l.v);
+		l.v = NULL;
+		l.n = 0;
+	}
+	*rows = l.v;
+	*n = l.n;
+	return rc;
+}
+
+int spool_streams(spoolship_spool *s, struct spool_stream **rows, size_t *n)
+{
+	MDB_txn *txn;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
+		return rc;
+	rc = stream_list(s, txn, STREAM_EACH_STRICT, rows, n);
+	spool_txn_abort(s, txn);
+	return rc;
+}
+
+struct stream_tally *stream_tally_of(struct stream_tallies *t, uint32_t id)
+{
+	for (size_t i = t->n; i > 0; i--)
+		if (t->v[i - 1].id == id)
+			return &t->v[i - 1];
+	if (array_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)) != 0)
+		return NULL;
+	memset(&t->v[t->n], 0, sizeof(*t->v));
+	t->v[t->n].id = id;
+	return &t->v[t->n++];
+}
+
+struct find_id {
+	uint32_t id;
+	char *name;
+	struct stream_row *row;
+};
+
+static int find_id_one(void *arg, const char *name,
+		       const struct stream_row *row)
+{
+	struct find_id *f = arg;
+
+	if (row->id != f->id)
+		return 0;
+	snprintf(f->name, SPOOLSHIP_MAX_TABLE_LEN + 1, "%s", name);
+	*f->row = *row;
+	return 1; /* found: the walk stops */
+}
+
+/* Walks the stream table for the row with this id. */
+static int stream_find_id(spoolship_spool *s, MDB_txn *txn, uint32_t id,
+			  char *name, struct stream_row *row)
+{
+	struct find_id f = { id, name, row };
+	int rc = stream_each(s, txn, STREAM_EACH_SKIP, find_id_one, &f);
+
+	return rc == 1 ? 0 : rc == 0 ? SPOOLSHIP_ENOTFOUND : rc;
 }
 
 int stream_name_of(spoolship_spool *s, MDB_txn *txn, uint32_t id,
@@ -522,6 +644,56 @@ int stream_sub_pending(spoolship_spool *s, MDB_txn *txn, uint32_t id,
 	row.pending_bytes -= bytes < row.pending_bytes ?
 				     bytes : row.pending_bytes;
 	return stream_put(s, txn, name, &row);
+}
+
+/* ---- the key (encryption at rest) ------------------------------------ */
+
+#define META_KEY_ID "enc_key_id"
+
+/* Reads o.key_file (if any) into s->sealer.  Returns 0 or SPOOLSHIP_EKEY. */
+static int key_load(spoolship_spool *s)
+{
+	unsigned char key[SEAL_KEY_LEN];
+	int rc;
+
+	if (s->o.key_file == NULL || *s->o.key_file == '\0')
+		return 0;
+	rc = seal_key_load(s->o.key_file, key, NULL, 0);
+	if (rc == 0)
+		rc = sealer_new(key, &s->sealer);
+	OPENSSL_cleanse(key, sizeof(key));
+	s->o.key_file = NULL; /* the caller's string: not kept */
+	return rc;
+}
+
+/* At open, in the txn that opened the databases: compares the key with
+ * the fingerprint in meta (EKEYWRONG); the first writable open with a key
+ * records it.  A writable open without the key of an encrypted spool is
+ * refused (EKEYNEEDED): it would append events in the clear. */
+static int key_match(spoolship_spool *s, MDB_txn *txn)
+{
+	unsigned char id[SEAL_KEY_ID_LEN];
+	MDB_val k = { sizeof(META_KEY_ID) - 1, (void *)META_KEY_ID }, d;
+	int rc = mdb_get(txn, s->meta, &k, &d);
+
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return spool_err(rc);
+	if (rc == 0 && d.mv_size != SEAL_KEY_ID_LEN)
+		return SPOOLSHIP_ECORRUPT;
+	s->encrypted = rc == 0;
+	if (s->sealer == NULL)
+		return s->encrypted && !s->o.readonly ?
+			       SPOOLSHIP_EKEYNEEDED : 0;
+	sealer_key_id(s->sealer, id);
+	if (s->encrypted)
+		return memcmp(id, d.mv_data, sizeof(id)) == 0 ?
+			       0 : SPOOLSHIP_EKEYWRONG;
+	if (s->o.readonly)
+		return 0;
+	d.mv_size = sizeof(id);
+	d.mv_data = id;
+	s->encrypted = 1;
+	return spool_err(mdb_put(txn, s->meta, &k, &d, 0));
 }
 
 /* ---- open and close ----------------------------------------------------- */
@@ -585,7 +757,7 @@ static int open_dbs(spoolship_spool *s)
 				   (uint64_t)clock_wall_ms())) != 0)
 			goto err;
 	}
-	if ((rc = spool_key_match(s, txn)) != 0)
+	if ((rc = key_match(s, txn)) != 0)
 		goto err;
 	/* Commit even a read txn: handles opened in one that aborts close. */
 	return spool_txn_commit(s, txn);
@@ -737,7 +909,7 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 		rc = -ENOMEM;
 		goto err;
 	}
-	if ((rc = spool_key_load(s)) != 0 ||
+	if ((rc = key_load(s)) != 0 ||
 	    (rc = make_dir(dir, s->o.readonly)) != 0 ||
 	    (rc = lock_take(s, dir)) != 0 ||
 	    (rc = env_open(s, dir)) != 0 || (rc = open_dbs(s)) != 0)

@@ -36,8 +36,9 @@ struct spoolship_spool {
 	 * swap the data file (spool_compact.c).  -1: none (a read-only
 	 * view of a directory it may not write to). */
 	int lockfd;
-	/* Encryption at rest (spool_seal.c): the sealer of o.key_file, or
-	 * NULL; encrypted: the spool holds a key fingerprint. */
+	/* Encryption at rest (spool_seal.c; loaded and checked at open in
+	 * spool.c): the sealer of o.key_file, or NULL; encrypted: the
+	 * spool holds a key fingerprint. */
 	struct sealer *sealer;
 	int encrypted;
 	/* The room reserved for deletes (spool_room.c).  alloc_end: data.mdb
@@ -151,13 +152,8 @@ int meta_set(spoolship_spool *s, MDB_txn *txn, const char *key, uint64_t v);
 
 /* ---- encryption at rest (spool_seal.c) ------------------------------- */
 
-/* Reads o.key_file (if any) into s->sealer.  Returns 0 or SPOOLSHIP_EKEY. */
-int spool_key_load(spoolship_spool *s);
-/* At open, in the txn that opened the databases: checks the key against
- * the spool's fingerprint (EKEYWRONG), refuses a writable open of an
- * encrypted spool without a key (EKEYNEEDED), records the fingerprint on
- * the first writable open with a key. */
-int spool_key_match(spoolship_spool *s, MDB_txn *txn);
+/* The key is loaded and checked against the spool's fingerprint at open
+ * (spool.c); these use the handle's sealer. */
 /* Size of a record holding an event of len bytes, as this handle writes
  * it (sealed when it has a key). */
 size_t spool_record_size(const spoolship_spool *s, size_t len);
@@ -181,12 +177,6 @@ struct spool_plain {
  * spool_payload(). */
 int spool_unseal(spoolship_spool *s, struct record *r, struct spool_plain *p);
 void spool_plain_free(struct spool_plain *p);
-/* For the dead store's walkers: decodes the dead record in d and opens
- * its event when sealed (not a corrupt one's bytes).  Returns 0, 1 when
- * it is to be skipped (unsound, or its tag fails: verify names it), or
- * an error (SPOOLSHIP_EKEYNEEDED, -ENOMEM). */
-int spool_dead_open(spoolship_spool *s, const MDB_val *d,
-		    struct dead_record *dr, struct spool_plain *p);
 
 /* Streams.  Names are checked with spoolship_table_name_ok(). */
 int stream_get(spoolship_spool *s, MDB_txn *txn, const char *name,
@@ -196,6 +186,54 @@ int stream_put(spoolship_spool *s, MDB_txn *txn, const char *name,
 /* Looks a stream up by name, creating it (write txn) when absent. */
 int stream_get_or_create(spoolship_spool *s, MDB_txn *txn, const char *name,
 			 struct stream_row *row);
+/* Calls fn with each key/value pair of dbi in txn, in key order; fn
+ * returning non-zero stops the walk and becomes the result.  Returns 0,
+ * fn's result or the cursor's error.  The one cursor walk of a whole
+ * database (stream_each, verify, salvage's tallies). */
+typedef int spool_kv_fn(void *arg, const MDB_val *k, const MDB_val *d);
+int spool_db_each(MDB_txn *txn, MDB_dbi dbi, spool_kv_fn *fn, void *arg);
+/* Calls fn with each stream's name and row, in name order, in txn; fn
+ * returning non-zero stops the walk and becomes the result.  A row that
+ * cannot be a stream's (a name longer than SPOOLSHIP_MAX_TABLE_LEN, a
+ * value not STREAM_ROW_LEN bytes) is passed over (STREAM_EACH_SKIP:
+ * verify names it) or fails the walk with SPOOLSHIP_ECORRUPT
+ * (STREAM_EACH_STRICT). */
+#define STREAM_EACH_SKIP 0
+#define STREAM_EACH_STRICT 1
+typedef int stream_each_fn(void *arg, const char *name,
+			   const struct stream_row *row);
+int stream_each(spoolship_spool *s, MDB_txn *txn, int strict,
+		stream_each_fn *fn, void *arg);
+/* One stream as a list of them has it. */
+struct spool_stream {
+	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
+	uint32_t id;
+	uint64_t next_seq;
+	uint64_t pending_events;
+	uint64_t pending_bytes;
+};
+/* The streams in txn, in name order (stream_each's strict or not): *rows
+ * (the caller frees it; NULL when there is none or on error) gets *n. */
+int stream_list(spoolship_spool *s, MDB_txn *txn, int strict,
+		struct spool_stream **rows, size_t *n);
+/* The same in a read txn of its own, strict (a damaged row fails it, as
+ * it fails spoolship_spool_stats()): the stream table alone, for the
+ * shipper, which lists streams and asks whether anything is pending,
+ * without the counters, heads and environment info of the stats. */
+int spool_streams(spoolship_spool *s, struct spool_stream **rows, size_t *n);
+/* What a walk over the events counts per stream (verify, salvage). */
+struct stream_tally {
+	uint32_t id;
+	uint64_t events, bytes, max_seq;
+};
+struct stream_tallies {
+	struct stream_tally *v;
+	size_t n, cap;
+};
+/* The tally of stream id, added (zero) when new; NULL when out of
+ * memory.  Looked for from the last one added: a walk in key order meets
+ * one stream's events together. */
+struct stream_tally *stream_tally_of(struct stream_tallies *t, uint32_t id);
 /* Finds the name of stream id; name holds SPOOLSHIP_MAX_TABLE_LEN + 1. */
 int stream_name_of(spoolship_spool *s, MDB_txn *txn, uint32_t id,
 		   char *name);
@@ -258,9 +296,9 @@ struct dead_info {
 	size_t excerpt_len;   /* capped at 1024 when stored */
 };
 
-/* Moves events (stream, seqs[0..n)) to the dead store, counting
- * dead_total (and expired_total for DEAD_EXPIRED), in txns that close
- * once half the reserve of bytes went in (so at most that plus one
+/* Moves events (stream, seqs[0..n)) to the dead store (spool_dead.c),
+ * counting dead_total (and expired_total for DEAD_EXPIRED), in txns that
+ * close once half the reserve of bytes went in (so at most that plus one
  * event), so that each fits in the room kept for it on a full disk.
  * Missing seqs are skipped; *moved (may be NULL) gets how many moved, also
  * by the txns before an error.  A corrupt record is moved with its bytes
@@ -309,7 +347,8 @@ typedef void spool_problem_fn(void *arg, const char *db, const char *key,
 int spool_verify(spoolship_spool *s, spool_problem_fn *fn, void *arg,
 		 uint64_t *records, uint64_t *bad);
 
-/* Calls fn with each dead event, oldest first. */
+/* Calls fn with each dead event, oldest first: spool_dead_select()
+ * with no filter (spool_dead.c). */
 typedef int spool_dead_fn(void *arg, uint64_t dseq,
 			  const struct dead_record *d, const char *table);
 int spool_dead_walk(spoolship_spool *s, spool_dead_fn *fn, void *arg);

@@ -1,8 +1,10 @@
 /*
- * spool_dead.c - the dead store's ways out: select (for list and
- * export), requeue to the end of a stream, purge.  Every move and delete
- * is counted in meta in the txn that does it; a record that fails its
- * check is never requeued as an event.
+ * spool_dead.c - the dead store, all of it but the record format
+ * (record.c): events moved in (the shipper's dead letters and age-out),
+ * the walks that select them (list, export) with their sealed events
+ * opened, and the ways out: requeue to the end of a stream, purge.  Every
+ * move and delete is counted in meta in the txn that does it; a record
+ * that fails its check is never requeued as an event.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -18,6 +20,126 @@
 
 #define DEAD_TXN_MAX 1024    /* events moved or deleted per txn */
 #define DEAD_SCAN_MAX 65536  /* records looked at per write txn */
+
+/* ---- in: events moved from their stream -------------------------------- */
+
+struct dead_job {
+	uint32_t stream;
+	const uint64_t *seqs;
+	size_t n;
+	const struct dead_info *di;
+	uint64_t moved;
+	int64_t now_ms;
+	size_t from, upto;  /* seqs[from..upto) went in this txn */
+	uint64_t cap;       /* bytes one txn moves at most (beyond one) */
+};
+
+static int dead_put_one(spoolship_spool *s, MDB_txn *txn, uint64_t dseq,
+			const struct dead_record *dr)
+{
+	unsigned char key[DEAD_KEY_LEN];
+	MDB_val k = { sizeof(key), key };
+	MDB_val v = { dead_record_size(record_stored_len(&dr->r),
+				       dr->excerpt_len), NULL };
+	int rc;
+
+	put_be64(key, dseq);
+	rc = mdb_put(txn, s->dead, &k, &v, MDB_RESERVE | MDB_APPEND);
+	if (rc != 0)
+		return spool_err(rc);
+	dead_record_encode(v.mv_data, dr);
+	return 0;
+}
+
+static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
+{
+	struct dead_job *j = arg;
+	unsigned char key[EVENT_KEY_LEN];
+	uint64_t next, bytes = 0;
+	int rc = meta_get(s, txn, META_NEXT_DEAD, &next);
+
+	j->moved = 0;
+	if (rc != 0)
+		return rc;
+	if (next == 0)
+		next = 1;
+	for (j->upto = j->from; j->upto < j->n; j->upto++) {
+		MDB_val k = { sizeof(key), key }, d;
+		struct dead_record dr;
+		unsigned char *copy;
+		size_t i = j->upto;
+
+		/* Each moved byte takes fresh pages from the reserve on a
+		 * full disk: the rest goes in the next txn. */
+		if (i > j->from && bytes >= j->cap)
+			break;
+		event_key(key, j->stream, j->seqs[i]);
+		rc = mdb_get(txn, s->events, &k, &d);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return spool_err(rc);
+		memset(&dr, 0, sizeof(dr));
+		/* A copy: the put below may spill the page d points into. */
+		if ((copy = malloc(d.mv_size)) == NULL)
+			return -ENOMEM;
+		memcpy(copy, d.mv_data, d.mv_size);
+		if (record_decode(copy, d.mv_size, &dr.r, NULL, 0) != 0) {
+			/* Keep a damaged record's bytes for inspection. */
+			memset(&dr.r, 0, sizeof(dr.r));
+			dr.r.data = (const char *)copy;
+			dr.r.len = d.mv_size;
+		}
+		dr.stream = j->stream;
+		dr.seq = j->seqs[i];
+		dr.dead_ms = j->now_ms;
+		dr.status = j->di->status;
+		dr.reason = j->di->reason;
+		dr.excerpt = j->di->excerpt;
+		dr.excerpt_len = j->di->excerpt_len > 1024 ?
+					 1024 : j->di->excerpt_len;
+		if (dr.excerpt == NULL)
+			dr.excerpt_len = 0;
+		bytes += d.mv_size > RECORD_HDR_LEN ?
+				 d.mv_size - RECORD_HDR_LEN : 0;
+		rc = dead_put_one(s, txn, next++, &dr);
+		free(copy);
+		if (rc != 0)
+			return rc;
+		if ((rc = mdb_del(txn, s->events, &k, NULL)) != 0)
+			return spool_err(rc);
+		j->moved++;
+	}
+	if ((rc = stream_sub_pending(s, txn, j->stream, j->moved, bytes)) ||
+	    (rc = meta_set(s, txn, META_NEXT_DEAD, next)) != 0 ||
+	    (rc = meta_add(s, txn, META_DEAD, j->moved)) != 0)
+		return rc;
+	if (j->di->reason == DEAD_EXPIRED)
+		rc = meta_add(s, txn, META_EXPIRED, j->moved);
+	return rc;
+}
+
+int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
+		    size_t n, const struct dead_info *di, uint64_t *moved)
+{
+	struct dead_job j = { stream, seqs, n, di, 0, clock_wall_ms(), 0, 0,
+			      spool_reserve(s) / 2 };
+	uint64_t total = 0;
+	int rc;
+
+	if (di == NULL || di->reason == 0 || di->reason > DEAD_REASON_MAX)
+		return SPOOLSHIP_EINVAL;
+	do {
+		rc = spool_write(s, 1, dead_txn, &j);
+		total += j.moved;
+		j.from = j.upto;
+	} while (rc == 0 && j.from < n);
+	if (moved != NULL)
+		*moved = total;
+	return rc;
+}
+
+/* ---- filters ----------------------------------------------------------- */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -127,45 +249,11 @@ static int seek_dead(MDB_cursor *c, uint64_t from, MDB_val *k, MDB_val *d)
 
 /* ---- stream names ------------------------------------------------------ */
 
-struct name_of {
-	uint32_t id;
-	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
-};
-
-/* Reads every stream's id and name: dead records name their stream by
- * id, and a walk over many of them should not scan the table each time. */
-static int names_load(spoolship_spool *s, MDB_txn *txn, struct name_of **out,
-		      size_t *n)
-{
-	struct name_of *v = NULL;
-	size_t cap = 0;
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc = mdb_cursor_open(txn, s->streams, &c);
-
-	*n = 0;
-	if (rc != 0)
-		return spool_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (d.mv_size != STREAM_ROW_LEN ||
-		    k.mv_size > SPOOLSHIP_MAX_TABLE_LEN)
-			continue;
-		if ((rc = array_grow((void **)&v, &cap, *n + 1,
-				     sizeof(*v))) != 0)
-			break;
-		v[*n].id = get_be32(d.mv_data);
-		memcpy(v[*n].name, k.mv_data, k.mv_size);
-		v[*n].name[k.mv_size] = '\0';
-		(*n)++;
-	}
-	mdb_cursor_close(c);
-	*out = v;
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
-}
-
-static const char *name_find(const struct name_of *v, size_t n, uint32_t id,
-			     char *fallback, size_t len)
+/* The name of stream id among the streams read at the start of a walk
+ * (dead records name their stream by id, and a walk over many of them
+ * should not scan the table each time); "#ID" when it is gone. */
+static const char *name_find(const struct spool_stream *v, size_t n,
+			     uint32_t id, char *fallback, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
 		if (v[i].id == id)
@@ -174,12 +262,32 @@ static const char *name_find(const struct name_of *v, size_t n, uint32_t id,
 	return fallback;
 }
 
+/* ---- a dead record, opened -------------------------------------------- */
+
+/* For the walks: decodes the dead record in d and opens its event when
+ * sealed (not a corrupt one's bytes).  Returns 0, 1 when it is to be
+ * skipped (unsound, or its tag fails: verify names it), or an error
+ * (SPOOLSHIP_EKEYNEEDED, -ENOMEM). */
+static int dead_record_open(spoolship_spool *s, const MDB_val *d,
+			    struct dead_record *dr, struct spool_plain *p)
+{
+	int rc;
+
+	if (dead_record_decode(d->mv_data, d->mv_size, dr, NULL, 0) != 0)
+		return 1;
+	/* A corrupt one keeps its bytes as they were: not opened. */
+	if (dr->reason == DEAD_CORRUPT)
+		return 0;
+	rc = spool_unseal(s, &dr->r, p);
+	return rc == SPOOLSHIP_ECORRUPT ? 1 : rc;
+}
+
 /* ---- select ------------------------------------------------------------ */
 
 int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
 		      size_t max, spool_dead_fn *fn, void *arg)
 {
-	struct name_of *names = NULL;
+	struct spool_stream *names = NULL;
 	struct dfilt df;
 	size_t nnames = 0, shown = 0;
 	char fallback[16];
@@ -194,7 +302,8 @@ int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
 	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
 		goto out;
 	if ((rc = dfilt_table(s, txn, &df)) != 0 ||
-	    (rc = names_load(s, txn, &names, &nnames)) != 0)
+	    (rc = stream_list(s, txn, STREAM_EACH_SKIP, &names,
+			      &nnames)) != 0)
 		goto out;
 	if (df.none)
 		goto out;
@@ -213,7 +322,7 @@ int spool_dead_select(spoolship_spool *s, const struct dead_filter *f,
 		dseq = get_be64(k.mv_data);
 		if (dfilt_past(&df, dseq))
 			break;
-		if ((res = spool_dead_open(s, &d, &dr, &plain)) != 0 ||
+		if ((res = dead_record_open(s, &d, &dr, &plain)) != 0 ||
 		    !dfilt_match(&df, dseq, &dr)) {
 			if (res < 0)
 				break;
@@ -235,6 +344,11 @@ out:
 	free(df.seqs);
 	spool_plain_free(&plain);
 	return res != 0 ? res : rc;
+}
+
+int spool_dead_walk(spoolship_spool *s, spool_dead_fn *fn, void *arg)
+{
+	return spool_dead_select(s, NULL, 0, fn, arg);
 }
 
 /* ---- the event of a dead record ---------------------------------------- */
@@ -315,6 +429,61 @@ int spool_dead_event(spoolship_spool *s, const struct dead_record *d,
 		    "its bytes still fail their check (%s)", reason);
 }
 
+/* ---- the sweeps of requeue and purge ----------------------------------- */
+
+/* One dead record of a sweep: fn decides, sets *del when the sweep is to
+ * delete it, and counts what it took; non-zero stops the sweep. */
+typedef int dead_sweep_fn(spoolship_spool *s, MDB_txn *txn, void *arg,
+			  uint64_t dseq, const MDB_val *d, int *del);
+
+/* Walks the dead records of one write txn from `from` on, as far as the
+ * filter may match, until *taken (fn's count) reaches DEAD_TXN_MAX or
+ * DEAD_SCAN_MAX were looked at, deleting those fn asks for.  *next gets
+ * where the next txn goes on (0: done). */
+static int dead_sweep(spoolship_spool *s, MDB_txn *txn,
+		      const struct dfilt *df, uint64_t from, dead_sweep_fn *fn,
+		      void *arg, const size_t *taken, uint64_t *next)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t scanned = 0;
+	int rc = mdb_cursor_open(txn, s->dead, &c);
+
+	*next = 0;
+	if (rc != 0)
+		return spool_err(rc);
+	rc = seek_dead(c, from, &k, &d);
+	while (rc == 0) {
+		uint64_t dseq;
+		int del = 0;
+
+		if (k.mv_size != DEAD_KEY_LEN) {
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+			continue;
+		}
+		dseq = get_be64(k.mv_data);
+		if (dfilt_past(df, dseq))
+			break;
+		if (*taken >= DEAD_TXN_MAX || scanned >= DEAD_SCAN_MAX) {
+			*next = dseq; /* the next txn goes on from here */
+			break;
+		}
+		scanned++;
+		if ((rc = fn(s, txn, arg, dseq, &d, &del)) != 0)
+			break;
+		if (!del) {
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+			continue;
+		}
+		/* Delete, then seek again: after a delete LMDB's cursor
+		 * position is not dependable (see del_range). */
+		if ((rc = mdb_cursor_del(c, 0)) == 0)
+			rc = seek_dead(c, dseq + 1, &k, &d);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+}
+
 /* ---- requeue ----------------------------------------------------------- */
 
 struct refusal {
@@ -335,6 +504,7 @@ struct rq_job {
 	/* results of one txn: reset when it (re)starts */
 	uint64_t next;      /* where the next txn starts; 0 = done */
 	uint64_t moved;
+	size_t taken;       /* moved and refused */
 	struct refusal *ref;
 	size_t nref, ref_cap;
 	struct touched *st;
@@ -447,71 +617,50 @@ static int rq_one(spoolship_spool *s, MDB_txn *txn, struct rq_job *j,
 	return 0;
 }
 
+static int rq_each(spoolship_spool *s, MDB_txn *txn, void *arg,
+		   uint64_t dseq, const MDB_val *d, int *del)
+{
+	struct rq_job *j = arg;
+	struct dead_record dr;
+	char why[128];
+	int rc = 0;
+
+	if (dead_record_decode(d->mv_data, d->mv_size, &dr, why,
+			       sizeof(why)) != 0) {
+		if (dfilt_match_damaged(&j->df, dseq)) {
+			char w[160];
+
+			snprintf(w, sizeof(w), "the dead record is "
+				 "damaged (%s)", why);
+			rc = refuse(j, dseq, w);
+		}
+	} else if (dfilt_match(&j->df, dseq, &dr)) {
+		rc = rq_one(s, txn, j, dseq, &dr, del);
+	}
+	if (rc == 0 && *del)
+		j->moved++;
+	j->taken = j->moved + j->nref;
+	return rc;
+}
+
 static int rq_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 {
 	struct rq_job *j = arg;
-	MDB_cursor *c;
-	MDB_val k, d;
-	size_t scanned = 0;
-	uint64_t dseq = 0;
 	int rc;
 
 	j->next = 0;
 	j->moved = 0;
+	j->taken = 0;
 	j->nref = 0;
 	j->nst = 0;
 	if ((rc = dfilt_table(s, txn, &j->df)) != 0)
 		return rc;
 	if (j->df.none)
 		return 0;
-	if ((rc = mdb_cursor_open(txn, s->dead, &c)) != 0)
-		return spool_err(rc);
-	rc = seek_dead(c, j->from, &k, &d);
-	while (rc == 0) {
-		struct dead_record dr;
-		char why[128];
-		int done = 0;
-
-		if (k.mv_size != DEAD_KEY_LEN) {
-			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-			continue;
-		}
-		dseq = get_be64(k.mv_data);
-		if (dfilt_past(&j->df, dseq))
-			break;
-		if (j->moved + j->nref >= DEAD_TXN_MAX ||
-		    scanned >= DEAD_SCAN_MAX) {
-			j->next = dseq; /* the next txn goes on from here */
-			break;
-		}
-		scanned++;
-		if (dead_record_decode(d.mv_data, d.mv_size, &dr, why,
-				       sizeof(why)) != 0) {
-			if (dfilt_match_damaged(&j->df, dseq)) {
-				char w[160];
-
-				snprintf(w, sizeof(w), "the dead record is "
-					 "damaged (%s)", why);
-				rc = refuse(j, dseq, w);
-			}
-		} else if (dfilt_match(&j->df, dseq, &dr)) {
-			rc = rq_one(s, txn, j, dseq, &dr, &done);
-		}
-		if (rc != 0)
-			break;
-		if (!done) {
-			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-			continue;
-		}
-		j->moved++;
-		/* Delete, then seek again: after a delete LMDB's cursor
-		 * position is not dependable (see del_range). */
-		if ((rc = mdb_cursor_del(c, 0)) == 0)
-			rc = seek_dead(c, dseq + 1, &k, &d);
-	}
-	mdb_cursor_close(c);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return spool_norm(rc);
+	rc = dead_sweep(s, txn, &j->df, j->from, rq_each, j, &j->taken,
+			&j->next);
+	if (rc != 0)
+		return rc;
 	for (size_t i = 0; i < j->nst; i++)
 		if ((rc = stream_put(s, txn, j->st[i].name, &j->st[i].row)))
 			return rc;
@@ -564,15 +713,28 @@ struct purge_job {
 	struct dfilt df;
 	uint64_t from;
 	uint64_t next;    /* 0 = done */
-	uint64_t deleted; /* by this txn */
+	size_t deleted;   /* by this txn */
 };
+
+static int purge_each(spoolship_spool *s, MDB_txn *txn, void *arg,
+		      uint64_t dseq, const MDB_val *d, int *del)
+{
+	struct purge_job *j = arg;
+	struct dead_record dr;
+
+	(void)s;
+	(void)txn;
+	if (dead_record_decode(d->mv_data, d->mv_size, &dr, NULL, 0))
+		*del = dfilt_match_damaged(&j->df, dseq);
+	else
+		*del = dfilt_match(&j->df, dseq, &dr);
+	j->deleted += (size_t)*del;
+	return 0;
+}
 
 static int purge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 {
 	struct purge_job *j = arg;
-	MDB_cursor *c;
-	MDB_val k, d;
-	size_t scanned = 0;
 	int rc;
 
 	j->next = 0;
@@ -581,42 +743,9 @@ static int purge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 		return rc;
 	if (j->df.none)
 		return 0;
-	if ((rc = mdb_cursor_open(txn, s->dead, &c)) != 0)
-		return spool_err(rc);
-	rc = seek_dead(c, j->from, &k, &d);
-	while (rc == 0) {
-		struct dead_record dr;
-		uint64_t dseq;
-		int match;
-
-		if (k.mv_size != DEAD_KEY_LEN) {
-			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-			continue;
-		}
-		dseq = get_be64(k.mv_data);
-		if (dfilt_past(&j->df, dseq))
-			break;
-		if (j->deleted >= DEAD_TXN_MAX || scanned >= DEAD_SCAN_MAX) {
-			j->next = dseq;
-			break;
-		}
-		scanned++;
-		if (dead_record_decode(d.mv_data, d.mv_size, &dr, NULL, 0))
-			match = dfilt_match_damaged(&j->df, dseq);
-		else
-			match = dfilt_match(&j->df, dseq, &dr);
-		if (!match) {
-			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-			continue;
-		}
-		j->deleted++;
-		if ((rc = mdb_cursor_del(c, 0)) == 0)
-			rc = seek_dead(c, dseq + 1, &k, &d);
-	}
-	mdb_cursor_close(c);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return spool_norm(rc);
-	return meta_add(s, txn, META_PURGED, j->deleted);
+	rc = dead_sweep(s, txn, &j->df, j->from, purge_each, j, &j->deleted,
+			&j->next);
+	return rc != 0 ? rc : meta_add(s, txn, META_PURGED, j->deleted);
 }
 
 int spool_dead_purge(spoolship_spool *s, const struct dead_filter *f,

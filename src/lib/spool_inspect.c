@@ -1,7 +1,7 @@
 /*
- * spool_inspect.c - read-only views of a spool: stats, peek, verify and the
- * dead store walk.  Nothing here writes; a damaged record is reported,
- * never repaired.
+ * spool_inspect.c - read-only views of a spool: stats, peek, verify (the
+ * dead store's walks are spool_dead.c's).  Nothing here writes; a damaged
+ * record is reported, never repaired.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "array.h"
 #include "spool.h"
 
 /* Reads the head record (oldest sequence) of a stream. */
@@ -36,61 +37,49 @@ static int stream_head(spoolship_spool *s, MDB_txn *txn, uint32_t id,
 	return spool_norm(rc);
 }
 
+/* One stream's stats: its row, and its head's times. */
+static void stats_stream(spoolship_spool *s, MDB_txn *txn,
+			 struct spoolship_stats *st,
+			 const struct spool_stream *row)
+{
+	struct spoolship_stream_stats *ss = &st->streams[st->nstreams++];
+	struct record r;
+
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss->name, row->name, sizeof(ss->name));
+	ss->id = row->id;
+	ss->next_seq = row->next_seq;
+	ss->pending_events = row->pending_events;
+	ss->pending_bytes = row->pending_bytes;
+	if (stream_head(s, txn, row->id, &r) == 0) {
+		ss->oldest_event_ms = r.event_ms;
+		ss->oldest_append_ms = r.append_ms;
+	}
+	st->pending_events += ss->pending_events;
+	st->pending_bytes += ss->pending_bytes;
+	if (ss->oldest_append_ms != 0 &&
+	    (st->oldest_append_ms == 0 ||
+	     ss->oldest_append_ms < st->oldest_append_ms)) {
+		st->oldest_append_ms = ss->oldest_append_ms;
+		st->oldest_event_ms = ss->oldest_event_ms;
+	}
+}
+
 static int stats_streams(spoolship_spool *s, MDB_txn *txn,
 			 struct spoolship_stats *st)
 {
-	MDB_cursor *c;
-	MDB_val k, d;
-	size_t cap = 0;
-	int rc = mdb_cursor_open(txn, s->streams, &c);
+	struct spool_stream *rows;
+	size_t n;
+	int rc = stream_list(s, txn, STREAM_EACH_STRICT, &rows, &n);
 
 	if (rc != 0)
-		return spool_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		struct spoolship_stream_stats *ss;
-		struct stream_row row;
-		struct record r;
-
-		if (d.mv_size != STREAM_ROW_LEN ||
-		    k.mv_size > SPOOLSHIP_MAX_TABLE_LEN) {
-			rc = SPOOLSHIP_ECORRUPT;
-			break;
-		}
-		if (st->nstreams == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			void *p = realloc(st->streams, nc * sizeof(*ss));
-
-			if (p == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-			st->streams = p;
-			cap = nc;
-		}
-		ss = &st->streams[st->nstreams++];
-		memset(ss, 0, sizeof(*ss));
-		memcpy(ss->name, k.mv_data, k.mv_size);
-		stream_get(s, txn, ss->name, &row);
-		ss->id = row.id;
-		ss->next_seq = row.next_seq;
-		ss->pending_events = row.pending_events;
-		ss->pending_bytes = row.pending_bytes;
-		if (stream_head(s, txn, row.id, &r) == 0) {
-			ss->oldest_event_ms = r.event_ms;
-			ss->oldest_append_ms = r.append_ms;
-		}
-		st->pending_events += ss->pending_events;
-		st->pending_bytes += ss->pending_bytes;
-		if (ss->oldest_append_ms != 0 &&
-		    (st->oldest_append_ms == 0 ||
-		     ss->oldest_append_ms < st->oldest_append_ms)) {
-			st->oldest_append_ms = ss->oldest_append_ms;
-			st->oldest_event_ms = ss->oldest_event_ms;
-		}
-	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+		return rc;
+	if (n > 0 && (st->streams = calloc(n, sizeof(*st->streams))) == NULL)
+		rc = -ENOMEM;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		stats_stream(s, txn, st, &rows[i]);
+	free(rows);
+	return rc;
 }
 
 static int stats_fill(spoolship_spool *s, struct spoolship_stats *st)
@@ -207,48 +196,43 @@ static int peek_advance(struct peek_src *p, MDB_cursor_op op)
 	}
 }
 
+struct peek_list {
+	const char *table; /* NULL: every stream */
+	struct peek_src *v;
+	size_t n, cap;
+};
+
+static int peek_add(void *arg, const char *name, const struct stream_row *row)
+{
+	struct peek_list *l = arg;
+	int rc;
+
+	if (l->table != NULL && strcmp(l->table, name) != 0)
+		return 0;
+	rc = array_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	if (rc != 0)
+		return rc;
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", name);
+	l->v[l->n].id = row->id;
+	l->n++;
+	return 0;
+}
+
 static int peek_open(spoolship_spool *s, MDB_txn *txn, const char *table,
 		     struct peek_src **out, size_t *nout)
 {
-	struct peek_src *src = NULL;
-	size_t n = 0, cap = 0;
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc = mdb_cursor_open(txn, s->streams, &c);
+	struct peek_list l = { table, NULL, 0, 0 };
+	int rc = stream_each(s, txn, STREAM_EACH_SKIP, peek_add, &l);
 
-	if (rc != 0)
-		return spool_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size > SPOOLSHIP_MAX_TABLE_LEN ||
-		    d.mv_size != STREAM_ROW_LEN)
-			continue;
-		if (table != NULL && (strlen(table) != k.mv_size ||
-				      memcmp(table, k.mv_data, k.mv_size)))
-			continue;
-		if (n == cap) {
-			void *p = realloc(src, (cap = cap ? cap * 2 : 4) *
-						       sizeof(*src));
-			if (p == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-			src = p;
-		}
-		memset(&src[n], 0, sizeof(src[n]));
-		memcpy(src[n].name, k.mv_data, k.mv_size);
-		src[n].id = get_be32(d.mv_data);
-		n++;
-	}
-	mdb_cursor_close(c);
-	for (size_t i = 0; i < n && (rc == 0 || rc == MDB_NOTFOUND); i++) {
-		rc = mdb_cursor_open(txn, s->events, &src[i].c);
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		rc = mdb_cursor_open(txn, s->events, &l.v[i].c);
 		if (rc == 0)
-			rc = peek_advance(&src[i], MDB_SET_RANGE);
+			rc = peek_advance(&l.v[i], MDB_SET_RANGE);
 	}
-	*out = src;
-	*nout = n;
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+	*out = l.v;
+	*nout = l.n;
+	return spool_norm(rc);
 }
 
 int spool_peek(spoolship_spool *s, const char *table, size_t max,
@@ -320,27 +304,6 @@ static void problem(struct vstate *v, const char *db, const MDB_val *k,
 	v->fn(v->arg, db, hex, why);
 }
 
-/* Per-stream tallies to compare with the stream table. */
-struct vcount {
-	uint32_t id;
-	uint64_t events, max_seq;
-};
-
-static struct vcount *vcount_of(struct vcount **arr, size_t *n, uint32_t id)
-{
-	for (size_t i = 0; i < *n; i++)
-		if ((*arr)[i].id == id)
-			return &(*arr)[i];
-	void *p = realloc(*arr, (*n + 1) * sizeof(**arr));
-
-	if (p == NULL)
-		return NULL;
-	*arr = p;
-	memset(&(*arr)[*n], 0, sizeof(**arr));
-	(*arr)[*n].id = id;
-	return &(*arr)[(*n)++];
-}
-
 /* With the key, a sealed record's tag is checked too: a record whose CRC
  * was recomputed after tampering still fails here.  Without it, the CRC
  * alone is checked (the CLI says so). */
@@ -361,90 +324,101 @@ static int verify_seal(spoolship_spool *s, struct vstate *v, const char *db,
 	return rc;
 }
 
-static int verify_events(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
-			 struct vcount **vc, size_t *nvc)
+struct vevents {
+	spoolship_spool *s;
+	struct vstate *v;
+	struct stream_tallies *vc;
+};
+
+static int verify_event(void *arg, const MDB_val *k, const MDB_val *d)
 {
-	MDB_cursor *c;
-	MDB_val k, d;
+	struct vevents *w = arg;
+	struct vstate *v = w->v;
 	char why[128];
-	int rc = mdb_cursor_open(txn, s->events, &c);
+	uint32_t sid;
+	uint64_t seq;
+	struct record r;
+	struct stream_tally *t;
+	int rc;
 
-	if (rc != 0)
-		return spool_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		uint32_t sid;
-		uint64_t seq;
-		struct record r;
-		struct vcount *t;
-
-		v->records++;
-		if (event_key_parse(k.mv_data, k.mv_size, &sid, &seq) != 0) {
-			problem(v, "events", &k, "key is not 12 bytes");
-			continue;
-		}
-		if (record_decode(d.mv_data, d.mv_size, &r, why,
-				  sizeof(why)) != 0) {
-			problem(v, "events", &k, why);
-			continue;
-		}
-		if ((rc = verify_seal(s, v, "events", &k, &r)) != 0)
-			break;
-		if ((t = vcount_of(vc, nvc, sid)) == NULL) {
-			rc = -ENOMEM;
-			break;
-		}
-		t->events++;
-		if (seq > t->max_seq)
-			t->max_seq = seq;
+	v->records++;
+	if (event_key_parse(k->mv_data, k->mv_size, &sid, &seq) != 0) {
+		problem(v, "events", k, "key is not 12 bytes");
+		return 0;
 	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+	if (record_decode(d->mv_data, d->mv_size, &r, why, sizeof(why)) != 0) {
+		problem(v, "events", k, why);
+		return 0;
+	}
+	if ((rc = verify_seal(w->s, v, "events", k, &r)) != 0)
+		return rc;
+	if ((t = stream_tally_of(w->vc, sid)) == NULL)
+		return -ENOMEM;
+	t->events++;
+	if (seq > t->max_seq)
+		t->max_seq = seq;
+	return 0;
+}
+
+static int verify_events(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
+			 struct stream_tallies *vc)
+{
+	struct vevents w = { s, v, vc };
+
+	return spool_db_each(txn, s->events, verify_event, &w);
+}
+
+struct vstreams {
+	struct vstate *v;
+	struct stream_tally *vc;
+	size_t nvc;
+};
+
+/* One row of the stream table against the tallies of its records: the
+ * raw rows, a damaged one included (the stream walk would pass it over). */
+static int verify_row(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct vstreams *w = arg;
+	struct vstate *v = w->v;
+	struct stream_row row;
+	struct stream_tally none = { 0, 0, 0, 0 }, *t = &none;
+	char why[160];
+
+	if (d->mv_size != STREAM_ROW_LEN) {
+		problem(v, "streams", k, "row is not 28 bytes");
+		return 0;
+	}
+	row.id = get_be32(d->mv_data);
+	row.next_seq = get_be64((unsigned char *)d->mv_data + 4);
+	row.pending_events = get_be64((unsigned char *)d->mv_data + 12);
+	for (size_t i = 0; i < w->nvc; i++)
+		if (w->vc[i].id == row.id)
+			t = &w->vc[i];
+	if (t != &none)
+		t->id = 0; /* matched: see the orphan check below */
+	if (t->max_seq >= row.next_seq) {
+		snprintf(why, sizeof(why),
+			 "sequence %llu at or past next_seq %llu",
+			 (unsigned long long)t->max_seq,
+			 (unsigned long long)row.next_seq);
+		problem(v, "streams", k, why);
+	}
+	if (t->events != row.pending_events) {
+		snprintf(why, sizeof(why),
+			 "pending_events %llu but %llu sound records",
+			 (unsigned long long)row.pending_events,
+			 (unsigned long long)t->events);
+		problem(v, "streams", k, why);
+	}
+	return 0;
 }
 
 static int verify_streams(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
-			  struct vcount *vc, size_t nvc)
+			  struct stream_tally *vc, size_t nvc)
 {
-	MDB_cursor *c;
-	MDB_val k, d;
-	char why[160];
-	int rc = mdb_cursor_open(txn, s->streams, &c);
+	struct vstreams w = { v, vc, nvc };
+	int rc = spool_db_each(txn, s->streams, verify_row, &w);
 
-	if (rc != 0)
-		return spool_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		struct stream_row row;
-		struct vcount none = { 0, 0, 0 }, *t = &none;
-
-		if (d.mv_size != STREAM_ROW_LEN) {
-			problem(v, "streams", &k, "row is not 28 bytes");
-			continue;
-		}
-		row.id = get_be32(d.mv_data);
-		row.next_seq = get_be64((unsigned char *)d.mv_data + 4);
-		row.pending_events = get_be64((unsigned char *)d.mv_data + 12);
-		for (size_t i = 0; i < nvc; i++)
-			if (vc[i].id == row.id)
-				t = &vc[i];
-		if (t != &none)
-			t->id = 0; /* matched: see the orphan check below */
-		if (t->max_seq >= row.next_seq) {
-			snprintf(why, sizeof(why),
-				 "sequence %llu at or past next_seq %llu",
-				 (unsigned long long)t->max_seq,
-				 (unsigned long long)row.next_seq);
-			problem(v, "streams", &k, why);
-		}
-		if (t->events != row.pending_events) {
-			snprintf(why, sizeof(why),
-				 "pending_events %llu but %llu sound records",
-				 (unsigned long long)row.pending_events,
-				 (unsigned long long)t->events);
-			problem(v, "streams", &k, why);
-		}
-	}
-	mdb_cursor_close(c);
 	for (size_t i = 0; i < nvc; i++) {
 		if (vc[i].id != 0) {
 			MDB_val key = { sizeof(vc[i].id), &vc[i].id };
@@ -452,93 +426,57 @@ static int verify_streams(spoolship_spool *s, MDB_txn *txn, struct vstate *v,
 			problem(v, "events", &key, "records of an unknown stream");
 		}
 	}
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+	return rc;
+}
+
+struct vdead {
+	spoolship_spool *s;
+	struct vstate *v;
+};
+
+static int verify_dead_one(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct vdead *w = arg;
+	struct dead_record dr;
+	char why[128];
+
+	w->v->records++;
+	if (k->mv_size != DEAD_KEY_LEN)
+		problem(w->v, "dead", k, "key is not 8 bytes");
+	else if (dead_record_decode(d->mv_data, d->mv_size, &dr, why,
+				    sizeof(why)) != 0)
+		problem(w->v, "dead", k, why);
+	else
+		return verify_seal(w->s, w->v, "dead", k, &dr.r);
+	return 0;
 }
 
 static int verify_dead(spoolship_spool *s, MDB_txn *txn, struct vstate *v)
 {
-	MDB_cursor *c;
-	MDB_val k, d;
-	char why[128];
-	int rc = mdb_cursor_open(txn, s->dead, &c);
+	struct vdead w = { s, v };
 
-	if (rc != 0)
-		return spool_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		struct dead_record dr;
-
-		v->records++;
-		if (k.mv_size != DEAD_KEY_LEN)
-			problem(v, "dead", &k, "key is not 8 bytes");
-		else if (dead_record_decode(d.mv_data, d.mv_size, &dr, why,
-					    sizeof(why)) != 0)
-			problem(v, "dead", &k, why);
-		else if ((rc = verify_seal(s, v, "dead", &k, &dr.r)) != 0)
-			break;
-	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+	return spool_db_each(txn, s->dead, verify_dead_one, &w);
 }
 
 int spool_verify(spoolship_spool *s, spool_problem_fn *fn, void *arg,
 		 uint64_t *records, uint64_t *bad)
 {
 	struct vstate v = { fn, arg, 0, 0, { NULL, 0 } };
-	struct vcount *vc = NULL;
-	size_t nvc = 0;
+	struct stream_tallies vc = { NULL, 0, 0 };
 	MDB_txn *txn;
 	int rc;
 
 	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
 		return rc;
-	rc = verify_events(s, txn, &v, &vc, &nvc);
+	rc = verify_events(s, txn, &v, &vc);
 	if (rc == 0)
-		rc = verify_streams(s, txn, &v, vc, nvc);
+		rc = verify_streams(s, txn, &v, vc.v, vc.n);
 	if (rc == 0)
 		rc = verify_dead(s, txn, &v);
 	spool_txn_abort(s, txn);
-	free(vc);
+	free(vc.v);
 	spool_plain_free(&v.plain);
 	*records = v.records;
 	*bad = v.bad;
 	return rc;
-}
-
-int spool_dead_walk(spoolship_spool *s, spool_dead_fn *fn, void *arg)
-{
-	char name[SPOOLSHIP_MAX_TABLE_LEN + 1];
-	struct spool_plain plain = { NULL, 0 };
-	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc, res = 0;
-
-	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, s->dead, &c)) != 0) {
-		spool_txn_abort(s, txn);
-		return spool_err(rc);
-	}
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && res == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		struct dead_record dr;
-
-		if (k.mv_size != DEAD_KEY_LEN ||
-		    (res = spool_dead_open(s, &d, &dr, &plain)) == 1) {
-			res = 0;
-			continue;
-		}
-		if (res != 0)
-			break;
-		if (stream_name_of(s, txn, dr.stream, name) != 0)
-			snprintf(name, sizeof(name), "#%u", dr.stream);
-		res = fn(arg, get_be64(k.mv_data), &dr, name);
-	}
-	mdb_cursor_close(c);
-	spool_txn_abort(s, txn);
-	spool_plain_free(&plain);
-	if (res != 0)
-		return res;
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
 }

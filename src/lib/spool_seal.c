@@ -1,8 +1,12 @@
 /*
- * spool_seal.c - encryption at rest, as the spool uses it: the key read at
- * open and checked against the fingerprint the spool keeps in meta, and
- * record payloads sealed on the way in and opened on the way out.  A
- * sealed payload is never handed out as an event without its tag checked.
+ * spool_seal.c - encryption at rest, as the spool uses it: the key files
+ * of the public API, and record payloads sealed on the way in and opened
+ * on the way out with the handle's sealer.  A sealed payload is never
+ * handed out as an event without its tag checked.
+ *
+ * One way only: this file may call spool.c, spool.c never calls this
+ * one.  Opening a spool loads its key and checks it against the spool's
+ * fingerprint there (spool.c, with seal.c), before any record is read.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -14,8 +18,6 @@
 #include "array.h"
 #include "seal.h"
 #include "spool.h"
-
-#define META_KEY_ID "enc_key_id"
 
 int spoolship_key_check(const char *path, char *errbuf, size_t errlen)
 {
@@ -34,50 +36,6 @@ int spoolship_key_generate(const char *path, char *errbuf, size_t errlen)
 	if (path == NULL)
 		return SPOOLSHIP_EINVAL;
 	return seal_key_generate(path, errbuf, errlen);
-}
-
-int spool_key_load(spoolship_spool *s)
-{
-	unsigned char key[SEAL_KEY_LEN];
-	int rc;
-
-	if (s->o.key_file == NULL || *s->o.key_file == '\0')
-		return 0;
-	rc = seal_key_load(s->o.key_file, key, NULL, 0);
-	if (rc == 0)
-		rc = sealer_new(key, &s->sealer);
-	OPENSSL_cleanse(key, sizeof(key));
-	s->o.key_file = NULL; /* the caller's string: not kept */
-	return rc;
-}
-
-/* Compares the key with the fingerprint in meta; the first writable open
- * with a key records it.  A writable open without the key of an encrypted
- * spool is refused: it would append events in the clear. */
-int spool_key_match(spoolship_spool *s, MDB_txn *txn)
-{
-	unsigned char id[SEAL_KEY_ID_LEN];
-	MDB_val k = { sizeof(META_KEY_ID) - 1, (void *)META_KEY_ID }, d;
-	int rc = mdb_get(txn, s->meta, &k, &d);
-
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return spool_err(rc);
-	if (rc == 0 && d.mv_size != SEAL_KEY_ID_LEN)
-		return SPOOLSHIP_ECORRUPT;
-	s->encrypted = rc == 0;
-	if (s->sealer == NULL)
-		return s->encrypted && !s->o.readonly ?
-			       SPOOLSHIP_EKEYNEEDED : 0;
-	sealer_key_id(s->sealer, id);
-	if (s->encrypted)
-		return memcmp(id, d.mv_data, sizeof(id)) == 0 ?
-			       0 : SPOOLSHIP_EKEYWRONG;
-	if (s->o.readonly)
-		return 0;
-	d.mv_size = sizeof(id);
-	d.mv_data = id;
-	s->encrypted = 1;
-	return spool_err(mdb_put(txn, s->meta, &k, &d, 0));
 }
 
 size_t spool_record_size(const spoolship_spool *s, size_t len)
@@ -155,20 +113,6 @@ int spool_unseal(spoolship_spool *s, struct record *r, struct spool_plain *p)
 	r->data = p->buf;
 	r->flags &= ~RECORD_F_SEALED;
 	return 0;
-}
-
-int spool_dead_open(spoolship_spool *s, const MDB_val *d,
-		    struct dead_record *dr, struct spool_plain *p)
-{
-	int rc;
-
-	if (dead_record_decode(d->mv_data, d->mv_size, dr, NULL, 0) != 0)
-		return 1;
-	/* A corrupt one keeps its bytes as they were: not opened. */
-	if (dr->reason == DEAD_CORRUPT)
-		return 0;
-	rc = spool_unseal(s, &dr->r, p);
-	return rc == SPOOLSHIP_ECORRUPT ? 1 : rc;
 }
 
 void spool_plain_free(struct spool_plain *p)

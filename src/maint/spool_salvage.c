@@ -563,82 +563,44 @@ int salvage_dst_open(const char *dst, int existed, uint64_t src_bytes,
 
 /* ---- the end: stream rows, meta, the damaged records -------------------- */
 
-struct tally {
-	uint32_t id;
-	uint64_t events, bytes, max_seq;
+/* The streams DST's records belong to, as finish_txn tallies them. */
+struct tallies {
+	struct stream_tallies t;
+	uint64_t last_dead; /* the last dead sequence */
 };
 
-static struct tally *tally_of(struct tally **t, size_t *nt, size_t *cap,
-			      uint32_t id)
+static int tally_event(void *arg, const MDB_val *k, const MDB_val *d)
 {
-	for (size_t i = *nt; i > 0; i--)
-		if ((*t)[i - 1].id == id)
-			return &(*t)[i - 1];
-	if (array_grow((void **)t, cap, *nt + 1, sizeof(**t)) != 0)
-		return NULL;
-	memset(&(*t)[*nt], 0, sizeof(**t));
-	(*t)[*nt].id = id;
-	return &(*t)[(*nt)++];
-}
+	struct tallies *ts = arg;
+	struct stream_tally *e;
+	uint32_t id;
+	uint64_t seq;
 
-static int tally_events(spoolship_spool *s, MDB_txn *txn, struct tally **t,
-			size_t *nt, size_t *cap)
-{
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc = mdb_cursor_open(txn, s->events, &c);
-
-	if (rc != 0)
-		return spool_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		struct tally *e;
-		uint32_t id;
-		uint64_t seq;
-
-		if (event_key_parse(k.mv_data, k.mv_size, &id, &seq) != 0 ||
-		    d.mv_size < RECORD_HDR_LEN)
-			continue; /* never: only checked records went in */
-		if ((e = tally_of(t, nt, cap, id)) == NULL) {
-			rc = -ENOMEM;
-			break;
-		}
-		e->events++;
-		/* Stored payload bytes, as the append path counts them
-		 * (a sealed record's nonce and tag included). */
-		e->bytes += d.mv_size - RECORD_HDR_LEN;
-		e->max_seq = seq; /* keys sorted */
-	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+	if (event_key_parse(k->mv_data, k->mv_size, &id, &seq) != 0 ||
+	    d->mv_size < RECORD_HDR_LEN)
+		return 0; /* never: only checked records went in */
+	if ((e = stream_tally_of(&ts->t, id)) == NULL)
+		return -ENOMEM;
+	e->events++;
+	/* Stored payload bytes, as the append path counts them (a sealed
+	 * record's nonce and tag included). */
+	e->bytes += d->mv_size - RECORD_HDR_LEN;
+	e->max_seq = seq; /* keys sorted */
+	return 0;
 }
 
 /* The last dead sequence, and the streams dead events came from (their
  * rows are kept or made up too: a requeue needs them). */
-static int tally_dead(spoolship_spool *s, MDB_txn *txn, struct tally **t,
-		      size_t *nt, size_t *cap, uint64_t *last)
+static int tally_dead(void *arg, const MDB_val *k, const MDB_val *d)
 {
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc = mdb_cursor_open(txn, s->dead, &c);
+	struct tallies *ts = arg;
+	uint32_t id;
 
-	*last = 0;
-	if (rc != 0)
-		return spool_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != DEAD_KEY_LEN || d.mv_size < DEAD_HDR_LEN)
-			continue; /* never: only checked records went in */
-		*last = get_be64(k.mv_data);
-		if (tally_of(t, nt, cap,
-			     get_be32((unsigned char *)d.mv_data + 28)) ==
-		    NULL) {
-			rc = -ENOMEM;
-			break;
-		}
-	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : spool_norm(rc);
+	if (k->mv_size != DEAD_KEY_LEN || d->mv_size < DEAD_HDR_LEN)
+		return 0; /* never: only checked records went in */
+	ts->last_dead = get_be64(k->mv_data);
+	id = get_be32((unsigned char *)d->mv_data + 28);
+	return stream_tally_of(&ts->t, id) == NULL ? -ENOMEM : 0;
 }
 
 /* A name for events whose stream row was lost. */
@@ -652,8 +614,8 @@ static int name_unnamed(struct ctx *x, uint32_t id)
 	return row_add(x, name, id, 0, 1);
 }
 
-static int write_rows(struct ctx *x, MDB_txn *txn, const struct tally *t,
-		      size_t nt, uint32_t *max_id)
+static int write_rows(struct ctx *x, MDB_txn *txn,
+		      const struct stream_tally *t, size_t nt, uint32_t *max_id)
 {
 	int rc;
 
@@ -717,17 +679,15 @@ static int write_meta(struct ctx *x, MDB_txn *txn, uint32_t max_id,
 static int finish_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 {
 	struct ctx *x = arg;
-	struct tally *t = NULL;
-	size_t nt = 0, cap = 0;
-	uint64_t last_dead;
+	struct tallies ts = { { NULL, 0, 0 }, 0 };
 	uint32_t max_id;
 	int rc;
 
-	if ((rc = tally_events(s, txn, &t, &nt, &cap)) == 0 &&
-	    (rc = tally_dead(s, txn, &t, &nt, &cap, &last_dead)) == 0 &&
-	    (rc = write_rows(x, txn, t, nt, &max_id)) == 0)
-		rc = write_meta(x, txn, max_id, last_dead);
-	free(t);
+	if ((rc = spool_db_each(txn, s->events, tally_event, &ts)) == 0 &&
+	    (rc = spool_db_each(txn, s->dead, tally_dead, &ts)) == 0 &&
+	    (rc = write_rows(x, txn, ts.t.v, ts.t.n, &max_id)) == 0)
+		rc = write_meta(x, txn, max_id, ts.last_dead);
+	free(ts.t.v);
 	return rc;
 }
 

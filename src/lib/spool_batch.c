@@ -1,14 +1,14 @@
 /*
- * spool_read.c - the shipper's side of the spool: batches out, deletes
- * after acknowledgement, moves to the dead store, age-out.  A record that
- * fails its CRC (a sealed one: its tag) is never returned as an event.
+ * spool_batch.c - the shipper's side of the spool: batches out, deletes
+ * after acknowledgement, age-out (its moves to the dead store are
+ * spool_dead.c's).  A record that fails its CRC (a sealed one: its tag)
+ * is never returned as an event.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "array.h"
 #include "spool.h"
 
@@ -235,124 +235,6 @@ int spool_batch_delete(spoolship_spool *s, const struct spool_range *r,
 
 	if (deleted != NULL)
 		*deleted = rc == 0 ? j.deleted : 0;
-	return rc;
-}
-
-/* ---- the dead store ----------------------------------------------------- */
-
-struct dead_job {
-	uint32_t stream;
-	const uint64_t *seqs;
-	size_t n;
-	const struct dead_info *di;
-	uint64_t moved;
-	int64_t now_ms;
-	size_t from, upto;  /* seqs[from..upto) went in this txn */
-	uint64_t cap;       /* bytes one txn moves at most (beyond one) */
-};
-
-static int dead_put_one(spoolship_spool *s, MDB_txn *txn, uint64_t dseq,
-			const struct dead_record *dr)
-{
-	unsigned char key[DEAD_KEY_LEN];
-	MDB_val k = { sizeof(key), key };
-	MDB_val v = { dead_record_size(record_stored_len(&dr->r),
-				       dr->excerpt_len), NULL };
-	int rc;
-
-	put_be64(key, dseq);
-	rc = mdb_put(txn, s->dead, &k, &v, MDB_RESERVE | MDB_APPEND);
-	if (rc != 0)
-		return spool_err(rc);
-	dead_record_encode(v.mv_data, dr);
-	return 0;
-}
-
-static int dead_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
-{
-	struct dead_job *j = arg;
-	unsigned char key[EVENT_KEY_LEN];
-	uint64_t next, bytes = 0;
-	int rc = meta_get(s, txn, META_NEXT_DEAD, &next);
-
-	j->moved = 0;
-	if (rc != 0)
-		return rc;
-	if (next == 0)
-		next = 1;
-	for (j->upto = j->from; j->upto < j->n; j->upto++) {
-		MDB_val k = { sizeof(key), key }, d;
-		struct dead_record dr;
-		unsigned char *copy;
-		size_t i = j->upto;
-
-		/* Each moved byte takes fresh pages from the reserve on a
-		 * full disk: the rest goes in the next txn. */
-		if (i > j->from && bytes >= j->cap)
-			break;
-		event_key(key, j->stream, j->seqs[i]);
-		rc = mdb_get(txn, s->events, &k, &d);
-		if (rc == MDB_NOTFOUND)
-			continue;
-		if (rc != 0)
-			return spool_err(rc);
-		memset(&dr, 0, sizeof(dr));
-		/* A copy: the put below may spill the page d points into. */
-		if ((copy = malloc(d.mv_size)) == NULL)
-			return -ENOMEM;
-		memcpy(copy, d.mv_data, d.mv_size);
-		if (record_decode(copy, d.mv_size, &dr.r, NULL, 0) != 0) {
-			/* Keep a damaged record's bytes for inspection. */
-			memset(&dr.r, 0, sizeof(dr.r));
-			dr.r.data = (const char *)copy;
-			dr.r.len = d.mv_size;
-		}
-		dr.stream = j->stream;
-		dr.seq = j->seqs[i];
-		dr.dead_ms = j->now_ms;
-		dr.status = j->di->status;
-		dr.reason = j->di->reason;
-		dr.excerpt = j->di->excerpt;
-		dr.excerpt_len = j->di->excerpt_len > 1024 ?
-					 1024 : j->di->excerpt_len;
-		if (dr.excerpt == NULL)
-			dr.excerpt_len = 0;
-		bytes += d.mv_size > RECORD_HDR_LEN ?
-				 d.mv_size - RECORD_HDR_LEN : 0;
-		rc = dead_put_one(s, txn, next++, &dr);
-		free(copy);
-		if (rc != 0)
-			return rc;
-		if ((rc = mdb_del(txn, s->events, &k, NULL)) != 0)
-			return spool_err(rc);
-		j->moved++;
-	}
-	if ((rc = stream_sub_pending(s, txn, j->stream, j->moved, bytes)) ||
-	    (rc = meta_set(s, txn, META_NEXT_DEAD, next)) != 0 ||
-	    (rc = meta_add(s, txn, META_DEAD, j->moved)) != 0)
-		return rc;
-	if (j->di->reason == DEAD_EXPIRED)
-		rc = meta_add(s, txn, META_EXPIRED, j->moved);
-	return rc;
-}
-
-int spool_dead_move(spoolship_spool *s, uint32_t stream, const uint64_t *seqs,
-		    size_t n, const struct dead_info *di, uint64_t *moved)
-{
-	struct dead_job j = { stream, seqs, n, di, 0, clock_wall_ms(), 0, 0,
-			      spool_reserve(s) / 2 };
-	uint64_t total = 0;
-	int rc;
-
-	if (di == NULL || di->reason == 0 || di->reason > DEAD_REASON_MAX)
-		return SPOOLSHIP_EINVAL;
-	do {
-		rc = spool_write(s, 1, dead_txn, &j);
-		total += j.moved;
-		j.from = j.upto;
-	} while (rc == 0 && j.from < n);
-	if (moved != NULL)
-		*moved = total;
 	return rc;
 }
 
