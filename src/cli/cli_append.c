@@ -27,9 +27,10 @@
 
 /* One batch of validated events, one request to the commit pipeline
  * (spool_commit.c).  The main thread validates into a free slot while
- * the pipe commits the others, so parsing overlaps the commit's I/O; for
- * an encrypted spool the pipe's sealer thread seals a batch between the
- * two, so sealing overlaps the commit's fsync too (three slots rotate). */
+ * the pipe commits the others, so parsing overlaps the commit's I/O, and
+ * the pipe's encoder thread encodes a batch between the two (CRCs; for
+ * an encrypted spool the cipher), so that overlaps the commit's fsync
+ * too: three slots rotate. */
 #define NSLOTS 3
 struct slot {
 	struct appender *a;
@@ -52,7 +53,6 @@ struct appender {
 	unsigned long *lineno;     /* line of each ev[] */
 	size_t n;
 	struct slot slot[NSLOTS];
-	int nslots;                /* 2, or 3 with the sealer */
 	int cur;                   /* the slot main fills next */
 	struct spool_pipe *pipe;
 	struct spool_commit_chain chain; /* the first failure stops all */
@@ -152,7 +152,7 @@ static int validate_batch(struct appender *a, struct slot *sl)
 
 	sl->req.n = sl->arena_len = sl->msgs_len = 0;
 	sl->req.rejected = 0;
-	sl->req.sealed = 0;
+	sl->req.encoded = 0;
 	sl->fname = a->fname;
 	sl->first_line = a->lineno[0];
 	for (size_t i = 0; i < a->n; i++)
@@ -205,7 +205,7 @@ static int commit(struct appender *a)
 	pthread_mutex_lock(&a->mu);
 	if (rc == 0 && a->err == 0) {
 		sl->inuse = 1;
-		a->cur = (a->cur + 1) % a->nslots;
+		a->cur = (a->cur + 1) % NSLOTS;
 		spool_pipe_submit(a->pipe, &sl->req);
 	}
 	if (rc != 0 && a->err == 0)
@@ -219,7 +219,7 @@ static int commit(struct appender *a)
 static void drain(struct appender *a)
 {
 	pthread_mutex_lock(&a->mu);
-	for (int i = 0; i < a->nslots; i++)
+	for (int i = 0; i < NSLOTS; i++)
 		while (a->slot[i].inuse)
 			pthread_cond_wait(&a->cv, &a->mu);
 	pthread_mutex_unlock(&a->mu);
@@ -453,8 +453,7 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 			ex = EXIT_ERROR;
 		goto out;
 	}
-	a.nslots = a.s->sealer != NULL ? 3 : 2;
-	rc = spool_pipe_new(a.s, SPOOL_PIPE_SEALER, BATCH_EVENTS * 2,
+	rc = spool_pipe_new(a.s, SPOOL_PIPE_ENCODER, BATCH_EVENTS * 2,
 			    GROUP * 2, &a.pipe);
 	if (rc != 0) {
 		cli_err("append", rc);

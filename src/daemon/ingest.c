@@ -1,6 +1,6 @@
 /*
  * ingest.c - the local Events-API endpoint (see ingest.h, docs/ingest.md).
- * libmicrohttpd's workers parse, validate and seal; the spool's commit
+ * libmicrohttpd's workers parse, validate and encode; the spool's commit
  * pipeline (spool_commit.c) commits what every waiting request brought in
  * one txn, then resumes them.  It must never answer 200 before the txn
  * holding the events is durable.
@@ -325,7 +325,7 @@ static void conns_sweep(struct ingest *ig, int64_t now)
 		 (long long)ig->timeout_ms);
 }
 
-/* ---- commits and the health probe ---------------------------------------- */
+/* ---- commits and the health probe --------------------------------------- */
 
 static int spool_broken(int rc)
 {
@@ -1129,10 +1129,22 @@ static int judge_events(struct ireq *r)
 	return 0;
 }
 
-/* Seals the events (here, in the worker: outside the commit's txn, and
- * the workers in parallel), hands them to the commit pipe and suspends
- * the connection until their txn is durable (or failed); MHD calls
- * on_access again then. */
+/* The events' bytes once their records are encoded: only their lengths
+ * are used from then on. */
+static void drop_arena(struct ireq *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		r->items[i].data = NULL;
+	free(r->arena);
+	r->arena = NULL;
+	r->acap = 0;
+}
+
+/* Encodes the events into records (sealed in an encrypted spool) here,
+ * in the worker: outside the commit's txn, the workers in parallel, and
+ * the arena is freed (the records replace it).  Then hands them to the
+ * commit pipe and suspends the connection until their txn is durable
+ * (or failed); MHD calls on_access again then. */
 static enum MHD_Result submit(struct ireq *r)
 {
 	struct ingest *ig = r->ig;
@@ -1143,7 +1155,9 @@ static enum MHD_Result submit(struct ireq *r)
 	q->n = r->n;
 	q->done = commit_done;
 	q->arg = r;
-	spool_commit_seal(ig->s, q); /* a failure: the pipe reports it */
+	if (spool_commit_encode(ig->s, q) == 0)
+		drop_arena(r);
+	/* else the pipe encodes or reports it */
 	pthread_mutex_lock(&ig->mu);
 	if (ig->stopping) {
 		pthread_mutex_unlock(&ig->mu);

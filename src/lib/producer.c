@@ -109,7 +109,8 @@ static void commit_locked(spoolship_producer *p, int bg)
 	b->g = p->gen++;
 	b->bg = bg;
 	for (size_t i = 0; i < b->n; i++)
-		b->items[i].data = b->data + (size_t)(uintptr_t)b->items[i].data;
+		b->items[i].data = b->data +
+				   (size_t)(uintptr_t)b->items[i].data;
 	b->req.table = p->table;
 	b->req.it = b->items;
 	b->req.n = b->n;

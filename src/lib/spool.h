@@ -336,15 +336,6 @@ int spool_append_items(spoolship_spool *s, const char *table,
  * again each round. */
 int spool_write_policy(spoolship_spool *s, uint64_t need, spool_txn_fn *fn,
 		       void *arg);
-/*
- * Encodes and seals n items, with append time append_ms, back to back
- * into *buf (capacity *cap, grown as needed; the caller owns it and frees
- * it: it holds sealed bytes only).  Only for a spool opened with its key:
- * SPOOLSHIP_EINVAL otherwise; -ENOMEM, SPOOLSHIP_EKEY.  Thread-safe.
- */
-int spool_items_seal(spoolship_spool *s, const struct spool_item *it,
-		     size_t n, int64_t append_ms, unsigned char **buf,
-		     size_t *cap);
 /* Counts rejections to add to meta with the next commit. */
 void spool_count_rejected(spoolship_spool *s, uint64_t n);
 

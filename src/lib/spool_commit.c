@@ -1,6 +1,7 @@
 /*
  * spool_commit.c - the commit pipeline (spool_commit.h): validated events
- * of many callers, sealed outside the write txn, committed in one txn
+ * of many callers, encoded and sealed outside the write txn, committed in
+ * one txn
  * under the budget policy (spool_append.c), each caller told its own
  * outcome.  The only code that puts events into the spool.
  */
@@ -15,7 +16,7 @@
 #include "array.h"
 #include "clock.h"
 
-/* ---- one txn for a list of requests --------------------------------------- */
+/* ---- one txn for a list of requests ------------------------------------- */
 
 /* LMDB's MDB_APPEND skips the B-tree search when every key we add sorts
  * after the last key of the database: true when no later stream exists. */
@@ -45,6 +46,9 @@ struct commit_job {
 	uint64_t rejected;
 };
 
+/* Puts one request's events: records encoded beforehand are copied,
+ * others (in the clear only) encoded straight into LMDB's pages
+ * (MDB_RESERVE). */
 static int put_events(spoolship_spool *s, MDB_txn *txn,
 		      struct spool_commit_req *r, struct stream_row *row,
 		      int64_t now_ms)
@@ -68,7 +72,7 @@ static int put_events(spoolship_spool *s, MDB_txn *txn,
 			rc = spool_err(rc);
 			break;
 		}
-		if (r->sealed)
+		if (r->encoded)
 			memcpy(v.mv_data, r->recs + off, v.mv_size);
 		else
 			record_encode(v.mv_data, r->it[i].event_ms, now_ms,
@@ -100,7 +104,7 @@ static int put_req(spoolship_spool *s, MDB_txn *txn,
 
 	/* Never seal in the txn: it would hold LMDB's writer lock while
 	 * the cipher runs. */
-	if (r->n > 0 && s->sealer != NULL && !r->sealed)
+	if (r->n > 0 && s->sealer != NULL && !r->encoded)
 		return SPOOLSHIP_EINVAL;
 	if (r->n > 0 &&
 	    ((rc = stream_get_or_create(s, txn, r->table, &row)) != 0 ||
@@ -126,17 +130,34 @@ static int commit_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 	return rc != 0 ? rc : meta_add(s, txn, META_REJECTED, j->rejected);
 }
 
-/* ---- sealing ---------------------------------------------------------------- */
+/* ---- encoding ----------------------------------------------------------- */
 
-int spool_commit_seal(spoolship_spool *s, struct spool_commit_req *r)
+int spool_commit_encode(spoolship_spool *s, struct spool_commit_req *r)
 {
-	if (s->sealer == NULL || r->sealed || r->n == 0)
-		return 0;
+	size_t need = 0, off = 0;
+	int rc = 0;
+
+	if (r->encoded || r->n == 0)
+		return r->rc = 0;
+	for (size_t i = 0; i < r->n; i++)
+		need += spool_record_size(s, r->it[i].len);
+	if (array_grow((void **)&r->recs, &r->recs_cap, need, 1) != 0)
+		return r->rc = -ENOMEM;
 	r->append_ms = clock_wall_ms();
-	r->rc = spool_items_seal(s, r->it, r->n, r->append_ms, &r->recs,
-				 &r->recs_cap);
-	r->sealed = r->rc == 0;
-	return r->rc;
+	for (size_t i = 0; i < r->n && rc == 0; i++) {
+		rc = spool_record_write(s, r->recs + off, r->it[i].event_ms,
+					r->append_ms, r->it[i].data,
+					r->it[i].len);
+		off += spool_record_size(s, r->it[i].len);
+	}
+	r->encoded = rc == 0;
+	return r->rc = rc;
+}
+
+/* Seals what is not yet: the cipher never runs in the txn. */
+static int seal_first(spoolship_spool *s, struct spool_commit_req *r)
+{
+	return s->sealer != NULL ? spool_commit_encode(s, r) : 0;
 }
 
 void spool_commit_req_free(struct spool_commit_req *r)
@@ -144,10 +165,10 @@ void spool_commit_req_free(struct spool_commit_req *r)
 	free(r->recs);
 	r->recs = NULL;
 	r->recs_cap = 0;
-	r->sealed = 0;
+	r->encoded = 0;
 }
 
-/* ---- the list's commit ----------------------------------------------------- */
+/* ---- the list's commit -------------------------------------------------- */
 
 static uint64_t need_of(const struct commit_job *j)
 {
@@ -197,8 +218,8 @@ static int commit_list(spoolship_spool *s, struct spool_commit_req *reqs,
 	return rc;
 }
 
-/* Sets r->rc to 0 when r is to be tried: sealed (when the spool has a
- * key), its table a name, its chain not failed. */
+/* Sets r->rc to 0 when r is to be tried: encoded (when the spool has a
+ * key: sealed), its table a name, its chain not failed. */
 static int ready(spoolship_spool *s, struct spool_commit_req *r)
 {
 	if (r->chain != NULL && r->chain->err != 0)
@@ -206,7 +227,7 @@ static int ready(spoolship_spool *s, struct spool_commit_req *r)
 	else if (r->n > 0 && !spoolship_table_name_ok(r->table))
 		r->rc = SPOOLSHIP_EINVAL;
 	else
-		r->rc = spool_commit_seal(s, r);
+		r->rc = seal_first(s, r);
 	return r->rc == 0;
 }
 
@@ -267,18 +288,18 @@ int spool_commit_run(spoolship_spool *s, struct spool_commit_req *reqs,
 	return reqs != NULL ? reqs->rc : 0;
 }
 
-/* ---- the pipe --------------------------------------------------------------- */
+/* ---- the pipe ----------------------------------------------------------- */
 
 struct spool_pipe {
 	spoolship_spool *s;
 	size_t max_events, max_bytes;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	/* submitted, to seal (sealer thread only); sealed, to commit */
+	/* submitted, to encode (encoder thread only); encoded, to commit */
 	struct spool_commit_req *in, **in_tail;
 	struct spool_commit_req *ready, **ready_tail;
-	pthread_t committer, sealer;
-	int has_sealer, stop;
+	pthread_t committer, encoder;
+	int has_encoder, stop;
 	_Atomic uint64_t txns;
 };
 
@@ -353,8 +374,9 @@ static void *committer_main(void *arg)
 	return NULL;
 }
 
-/* Seals what was submitted while the committer's txn runs, in order. */
-static void *sealer_main(void *arg)
+/* Encodes (seals) what was submitted while the committer's txn runs, in
+ * order. */
+static void *encoder_main(void *arg)
 {
 	struct spool_pipe *p = arg;
 
@@ -374,7 +396,7 @@ static void *sealer_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		/* A failure stays in r: the committer reports it. */
 		if (r->chain == NULL || r->chain->err == 0)
-			spool_commit_seal(p->s, r);
+			spool_commit_encode(p->s, r);
 		pthread_mutex_lock(&p->mu);
 		queue_add(&p->ready_tail, r);
 		pthread_cond_broadcast(&p->cv);
@@ -411,9 +433,10 @@ int spool_pipe_new(spoolship_spool *s, unsigned flags, size_t max_events,
 		return -rc;
 	}
 	/* Without its thread the committer seals, outside the txn still. */
-	if ((flags & SPOOL_PIPE_SEALER) && s->sealer != NULL &&
-	    pthread_create(&p->sealer, NULL, sealer_main, p) == 0)
-		p->has_sealer = 1;
+	if (((flags & SPOOL_PIPE_ENCODER) ||
+	     ((flags & SPOOL_PIPE_SEALER) && s->sealer != NULL)) &&
+	    pthread_create(&p->encoder, NULL, encoder_main, p) == 0)
+		p->has_encoder = 1;
 	*out = p;
 	return 0;
 }
@@ -422,7 +445,7 @@ void spool_pipe_submit(struct spool_pipe *p, struct spool_commit_req *r)
 {
 	pthread_mutex_lock(&p->mu);
 	r->rc = 0;
-	if (p->has_sealer && r->n > 0 && !r->sealed)
+	if (p->has_encoder && r->n > 0 && !r->encoded)
 		queue_add(&p->in_tail, r);
 	else
 		queue_add(&p->ready_tail, r);
@@ -445,15 +468,15 @@ uint64_t spool_pipe_close(struct spool_pipe *p)
 	p->stop = 1;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-	if (p->has_sealer)
-		pthread_join(p->sealer, NULL);
+	if (p->has_encoder)
+		pthread_join(p->encoder, NULL);
 	pthread_join(p->committer, NULL);
 	txns = atomic_load(&p->txns);
 	pipe_free(p);
 	return txns;
 }
 
-/* ---- the room probe ------------------------------------------------------ */
+/* ---- the room probe ----------------------------------------------------- */
 
 #define PROBE_FITS 1 /* room_txn's "yes" (makes spool_write abort) */
 #define PROBE_KEY "ingest-probe"

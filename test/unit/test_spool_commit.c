@@ -65,7 +65,7 @@ static char *meta_str(spoolship_spool *s, const char *key)
 	return v;
 }
 
-/* ---- one list, one txn ---------------------------------------------------- */
+/* ---- one list, one txn -------------------------------------------------- */
 
 static void test_list_one_txn_own_outcomes(void **state)
 {
@@ -98,7 +98,7 @@ static void test_list_one_txn_own_outcomes(void **state)
 	}
 }
 
-/* ---- the pipe: concurrent callers ------------------------------------------ */
+/* ---- the pipe: concurrent callers --------------------------------------- */
 
 struct caller {
 	struct spool_pipe *pipe;
@@ -199,7 +199,7 @@ static void test_pipe_callers_share_txns(void **state)
 	}
 }
 
-/* ---- refusals --------------------------------------------------------------- */
+/* ---- refusals ----------------------------------------------------------- */
 
 /* A spool of a small budget, filled until an append is refused. */
 static spoolship_spool *full_spool(const char *dir)
@@ -311,7 +311,7 @@ static void test_chain_stops_at_failure(void **state)
 	free(arena);
 }
 
-/* ---- extras ----------------------------------------------------------------- */
+/* ---- extras ------------------------------------------------------------- */
 
 static void test_extra_commits_with_events(void **state)
 {
@@ -341,7 +341,7 @@ static void test_extra_commits_with_events(void **state)
 	free(arena);
 }
 
-/* ---- sealing outside the txn ------------------------------------------------ */
+/* ---- sealing outside the txn -------------------------------------------- */
 
 /* The records stored for stream "t", back to back. */
 static size_t stored(spoolship_spool *s, unsigned char *out, size_t cap)
@@ -386,8 +386,8 @@ static void test_sealed_before_the_txn(void **state)
 	r.it = it;
 	r.n = PER_REQ;
 	/* Sealed by the caller, before any txn: the records exist. */
-	assert_int_equal(spool_commit_seal(s, &r), 0);
-	assert_true(r.sealed);
+	assert_int_equal(spool_commit_encode(s, &r), 0);
+	assert_true(r.encoded);
 	assert_int_equal(spool_commit_run(s, &r, NULL), 0);
 	/* What the txn stored is byte for byte what was sealed before it
 	 * (AES-GCM with a fresh random nonce: sealing again in the txn
@@ -439,7 +439,7 @@ static void test_pipe_sealer_seals(void **state)
 	assert_int_equal(spool_pipe_close(pipe), 1);
 	assert_true(done);
 	assert_int_equal(r.rc, 0);
-	assert_true(r.sealed);
+	assert_true(r.encoded);
 	assert_memory_equal(got, r.recs, stored(s, got, sizeof(got)));
 	spool_commit_req_free(&r);
 	assert_int_equal(spoolship_spool_close(s), 0);
