@@ -1,10 +1,13 @@
 /*
  * producer.c - the buffered producer: validate now, commit many events in
- * one txn later (group commit).  A full buffer, a flush or the linger
- * thread hands the buffer to the commit pipeline (spool_commit.c), which
- * seals it outside the txn and commits every generation waiting at that
- * moment in one txn, so one fsync serves every thread.  Buffered events
- * are in memory only until that commit.
+ * one txn later (group commit).  Whoever needs a commit first does it while
+ * the others wait for its result, so one fsync serves every thread waiting
+ * at that moment: the buffer goes through the commit pipeline
+ * (spool_append_items, spool_commit.c) in that thread, which seals it
+ * outside the txn in an encrypted spool.  A pipe's thread would cost two
+ * thread wake-ups per commit that nothing overlaps here (one thread
+ * fills, then waits for its own generation).  Buffered events are in
+ * memory only until that commit.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -15,23 +18,9 @@
 #include "array.h"
 #include "clock.h"
 #include "spool.h"
-#include "spool_commit.h"
 #include "validate.h"
 
 #define RC_RING 64
-
-/* One generation's buffer: filled under the producer's mu, then handed
- * to the commit pipeline as one request, freed once it is done. */
-struct gen {
-	struct spoolship_producer *p;
-	uint64_t g;
-	int bg;                   /* the linger thread's: nobody waits */
-	struct spool_item *items; /* data fields are offsets until commit */
-	size_t n, items_cap;
-	char *data;
-	size_t len, data_cap;
-	struct spool_commit_req req;
-};
 
 struct spoolship_producer {
 	spoolship_spool *s;
@@ -41,11 +30,15 @@ struct spoolship_producer {
 	pthread_cond_t cv;       /* buffer or commit state changed */
 	pthread_t th;
 	int stop;
-	struct spool_pipe *pipe; /* seals and commits the generations */
-	struct gen *cur;         /* the buffer of generation `gen`, or NULL */
+	/* the buffer of generation `gen` */
+	struct spool_item *items; /* data fields are offsets until commit */
+	size_t n, items_cap;
+	char *data;
+	size_t len, data_cap;
 	int64_t first_ms;        /* monotonic time of the first in buffer */
 	uint64_t gen;            /* generation the buffer will commit as */
 	uint64_t done;           /* last generation whose commit finished */
+	int committing;
 	int rc_of[RC_RING];      /* result by generation % RC_RING */
 	int bg_err;              /* failure of a background commit */
 };
@@ -57,75 +50,52 @@ void spoolship_producer_options_init(struct spoolship_producer_options *o)
 	o->linger_ms = 50;
 }
 
-static void gen_free(struct gen *b)
-{
-	free(b->items);
-	free(b->data);
-	spool_commit_req_free(&b->req);
-	free(b);
-}
-
-/* Room in the buffer for one more event of `bytes`.  mu held. */
 static int buf_reserve(spoolship_producer *p, size_t bytes)
 {
-	struct gen *b = p->cur;
-	size_t need;
+	size_t need = p->len + bytes < 65536 ? 65536 : p->len + bytes;
 
-	if (b == NULL && (b = p->cur = calloc(1, sizeof(*b))) == NULL)
-		return -ENOMEM;
-	need = b->len + bytes < 65536 ? 65536 : b->len + bytes;
-	if (array_grow((void **)&b->items, &b->items_cap, b->n + 1,
-		       sizeof(*b->items)) != 0 ||
-	    array_grow((void **)&b->data, &b->data_cap, need, 1) != 0)
+	if (array_grow((void **)&p->items, &p->items_cap, p->n + 1,
+		       sizeof(*p->items)) != 0 ||
+	    array_grow((void **)&p->data, &p->data_cap, need, 1) != 0)
 		return -ENOMEM;
 	return 0;
 }
 
-/* The pipe's callback: generation b's outcome.  Generations are
- * committed in order, so done only grows. */
-static void gen_done(struct spool_commit_req *r, void *arg)
+/* Commits the current buffer as its generation; called with mu held and
+ * committing == 0, returns with mu held. */
+static void commit_locked(spoolship_producer *p)
 {
-	struct gen *b = arg;
-	spoolship_producer *p = b->p;
+	struct spool_item *items = p->items;
+	char *data = p->data;
+	size_t n = p->n;
+	uint64_t g = p->gen;
+	int rc;
 
-	pthread_mutex_lock(&p->mu);
-	p->rc_of[b->g % RC_RING] = r->rc;
-	p->done = b->g;
-	if (b->bg && r->rc != 0 && p->bg_err == 0)
-		p->bg_err = r->rc;
-	pthread_cond_broadcast(&p->cv);
+	p->items = NULL;
+	p->data = NULL;
+	p->n = p->len = p->items_cap = p->data_cap = 0;
+	p->gen++;
+	p->committing = 1;
 	pthread_mutex_unlock(&p->mu);
-	gen_free(b);
+	for (size_t i = 0; i < n; i++)
+		items[i].data = data + (size_t)(uintptr_t)items[i].data;
+	rc = spool_append_items(p->s, p->table, items, n, 0);
+	free(items);
+	free(data);
+	pthread_mutex_lock(&p->mu);
+	p->rc_of[g % RC_RING] = rc;
+	p->done = g;
+	p->committing = 0;
+	pthread_cond_broadcast(&p->cv);
 }
 
-/* Hands the current buffer to the pipe as its generation.  mu held (so
- * generations reach the pipe in order); the pipe seals and commits. */
-static void commit_locked(spoolship_producer *p, int bg)
-{
-	struct gen *b = p->cur;
-
-	p->cur = NULL;
-	b->p = p;
-	b->g = p->gen++;
-	b->bg = bg;
-	for (size_t i = 0; i < b->n; i++)
-		b->items[i].data = b->data +
-				   (size_t)(uintptr_t)b->items[i].data;
-	b->req.table = p->table;
-	b->req.it = b->items;
-	b->req.n = b->n;
-	b->req.done = gen_done;
-	b->req.arg = b;
-	spool_pipe_submit(p->pipe, &b->req);
-}
-
-/* Waits until generation target is committed, handing it to the pipe
- * when it is still the buffer.  mu held. */
+/* Waits until generation target is committed, committing it ourselves
+ * when nobody else is.  mu held. */
 static int wait_gen(spoolship_producer *p, uint64_t target)
 {
 	while (p->done < target) {
-		if (p->gen == target && p->cur != NULL)
-			commit_locked(p, 0);
+		if (!p->committing && p->gen == target)
+			commit_locked(p);
 		else
 			pthread_cond_wait(&p->cv, &p->mu);
 	}
@@ -139,7 +109,7 @@ static void *linger_main(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop) {
-		if (p->cur == NULL) {
+		if (p->n == 0 || p->committing) {
 			pthread_cond_wait(&p->cv, &p->mu);
 			continue;
 		}
@@ -151,7 +121,11 @@ static void *linger_main(void *arg)
 			pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 			continue;
 		}
-		commit_locked(p, 1);
+		uint64_t g = p->gen;
+
+		commit_locked(p);
+		if (p->rc_of[g % RC_RING] != 0 && p->bg_err == 0)
+			p->bg_err = p->rc_of[g % RC_RING];
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -181,12 +155,6 @@ int spoolship_producer_new(spoolship_spool *s, const char *table,
 		return SPOOLSHIP_EINVAL;
 	}
 	p->gen = 1;
-	rc = spool_pipe_new(s, SPOOL_PIPE_SEALER, SPOOL_GROUP_EVENTS,
-			    SPOOL_GROUP_BYTES, &p->pipe);
-	if (rc != 0) {
-		free(p);
-		return rc;
-	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -194,7 +162,6 @@ int spoolship_producer_new(spoolship_spool *s, const char *table,
 	pthread_condattr_destroy(&ca);
 	rc = pthread_create(&p->th, NULL, linger_main, p);
 	if (rc != 0) {
-		spool_pipe_close(p->pipe);
 		pthread_cond_destroy(&p->cv);
 		pthread_mutex_destroy(&p->mu);
 		free(p);
@@ -229,21 +196,19 @@ int spoolship_producer_append(spoolship_producer *p, const char *event,
 		rc = p->bg_err;
 		p->bg_err = 0;
 	} else if ((rc = buf_reserve(p, outlen)) == 0) {
-		struct gen *b = p->cur;
-
-		if (b->n == 0) {
+		if (p->n == 0) {
 			p->first_ms = clock_mono_ms();
 			pthread_cond_broadcast(&p->cv); /* start the linger */
 		}
-		memcpy(b->data + b->len, buf, outlen);
-		b->items[b->n].data = (const char *)(uintptr_t)b->len;
-		b->items[b->n].len = outlen;
-		b->items[b->n].event_ms = event_ms;
-		b->n++;
-		b->len += outlen;
-		/* A full buffer is waited for by the thread that filled it:
+		memcpy(p->data + p->len, buf, outlen);
+		p->items[p->n].data = (const char *)(uintptr_t)p->len;
+		p->items[p->n].len = outlen;
+		p->items[p->n].event_ms = event_ms;
+		p->n++;
+		p->len += outlen;
+		/* A full buffer is committed by the thread that filled it:
 		 * that is the producer's back-pressure. */
-		if (b->n >= p->o.max_events || b->len >= p->o.max_bytes) {
+		if (p->n >= p->o.max_events || p->len >= p->o.max_bytes) {
 			uint64_t g = p->gen;
 
 			if (wait_gen(p, g) != 0)
@@ -266,7 +231,7 @@ int spoolship_producer_flush(spoolship_producer *p)
 		return SPOOLSHIP_EINVAL;
 	pthread_mutex_lock(&p->mu);
 	/* Our events are in the buffer (gen) or in the commit under way. */
-	target = p->cur != NULL ? p->gen : p->gen - 1;
+	target = p->n > 0 ? p->gen : p->gen - 1;
 	rc = target == 0 ? 0 : wait_gen(p, target);
 	if (rc == 0 && p->bg_err != 0) {
 		rc = p->bg_err;
@@ -288,11 +253,10 @@ int spoolship_producer_close(spoolship_producer *p)
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->th, NULL);
-	spool_pipe_close(p->pipe); /* every generation handed over done */
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
-	if (p->cur != NULL)
-		gen_free(p->cur);
+	free(p->items);
+	free(p->data);
 	free(p);
 	return rc;
 }
