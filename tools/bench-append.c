@@ -7,7 +7,9 @@
  *   bench-append raw DIR FILE BATCH         plain LMDB puts, sync=full
  *   bench-append many DIR FILE BATCH        spoolship_append_many
  *   bench-append one DIR FILE N             spoolship_append, N events
- *   bench-append producer DIR FILE THREADS  buffered producer
+ *   bench-append producer DIR FILE THREADS [KEYFILE]
+ *                                           buffered producer (into an
+ *                                           encrypted spool with KEYFILE)
  *   bench-append seal FILE KEYFILE          AES-256-GCM of each event
  *                                           (prints a seal and an open
  *                                           line)
@@ -148,7 +150,7 @@ static int raw(const char *dir, struct input *in, size_t batch)
 	return 0;
 }
 
-static spoolship_spool *open_spool(const char *dir)
+static spoolship_spool *open_spool_key(const char *dir, const char *key)
 {
 	struct spoolship_options o;
 	spoolship_spool *s;
@@ -156,9 +158,15 @@ static spoolship_spool *open_spool(const char *dir)
 
 	spoolship_options_init(&o);
 	o.max_bytes = 4ull << 30;
+	o.key_file = key;
 	if ((rc = spoolship_spool_open(dir, &o, &s)) != 0)
 		die("open", rc);
 	return s;
+}
+
+static spoolship_spool *open_spool(const char *dir)
+{
+	return open_spool_key(dir, NULL);
 }
 
 static int many(const char *dir, struct input *in, size_t batch)
@@ -214,9 +222,10 @@ static void *pwork(void *arg)
 	return NULL;
 }
 
-static int producer(const char *dir, struct input *in, int threads)
+static int producer(const char *dir, struct input *in, int threads,
+		    const char *key)
 {
-	spoolship_spool *s = open_spool(dir);
+	spoolship_spool *s = open_spool_key(dir, key);
 	spoolship_producer *p;
 	pthread_t th[16];
 	struct pwork w[16];
@@ -238,7 +247,8 @@ static int producer(const char *dir, struct input *in, int threads)
 		pthread_join(th[i], NULL);
 	if ((rc = spoolship_producer_close(p)) != 0)
 		die("producer close", rc);
-	snprintf(name, sizeof(name), "lib_producer_%dthread", threads);
+	snprintf(name, sizeof(name), "lib_producer_%dthread%s", threads,
+		 key != NULL ? "_encrypted" : "");
 	report(name, in->n, secs() - t0);
 	return spoolship_spool_close(s) != 0;
 }
@@ -296,6 +306,11 @@ int main(int argc, char **argv)
 		load(argv[2], &in);
 		return seal(&in, argv[3]);
 	}
+	if (argc == 6 && strcmp(argv[1], "producer") == 0) {
+		load(argv[3], &in);
+		return producer(argv[2], &in, (int)strtol(argv[4], NULL, 10),
+				argv[5]);
+	}
 	if (argc != 5) {
 		fprintf(stderr, "usage: see the comment in bench-append.c\n");
 		return 2;
@@ -308,7 +323,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "one") == 0)
 		return one(argv[2], &in, strtoul(argv[4], NULL, 10));
 	if (strcmp(argv[1], "producer") == 0)
-		return producer(argv[2], &in, (int)strtol(argv[4], NULL, 10));
+		return producer(argv[2], &in, (int)strtol(argv[4], NULL, 10),
+				NULL);
 	fprintf(stderr, "bench-append: unknown mode %s\n", argv[1]);
 	return 2;
 }

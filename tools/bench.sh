@@ -38,7 +38,9 @@ row() { printf '%-44s %10s events/s  %5.1f%% of raw LMDB\n' "$1" "$2" \
 	"$(awk -v a="$2" -v b="$raw" 'BEGIN { print 100 * a / b }')"; }
 printf '%-44s %10s events/s\n' "raw LMDB puts, 8192/txn, sync=full" "$raw"
 for m in full batch none; do
-	row "spoolship append --sync $m" "$(best cli_rate "$m")"
+	r=$(best cli_rate "$m")
+	[ "$m" = full ] && append_full=$r
+	row "spoolship append --sync $m" "$r"
 done
 # Encryption at rest: the same, each event sealed with AES-256-GCM.  The
 # disk's fsync times and the machine's speed wander between runs (one
@@ -46,16 +48,21 @@ done
 # the two are measured in turn, ENC_RUNS pairs: the median of the pairs'
 # own ratios (the target's figure, tools/bench-pairs.awk) and best of each.
 "$B/spoolship" keygen "$W/key" >/dev/null
-: >"$W/pairs"
-for _ in $(seq 1 "${ENC_RUNS:-8}"); do
-	rm -rf "$W/s"; sync
-	r=$(cli_rate full | awk '{print $3}')
-	rm -rf "$W/s"; sync
-	echo "$r $(cli_rate full -k "$W/key" | awk '{print $3}')" >>"$W/pairs"
-done
-read -r enc summary < <(awk -v target=75 -f "$PAIRS" "$W/pairs")
-printf '%-44s %10s events/s  (%s)\n' \
-	"spoolship append --sync full, encrypted" "$enc" "$summary"
+enc_row() { # LABEL COMMAND...: COMMAND [KEYFILE] prints "name n rate"
+	local label=$1 r enc summary
+	shift
+	: >"$W/pairs"
+	for _ in $(seq 1 "${ENC_RUNS:-8}"); do
+		rm -rf "$W/s"; sync
+		r=$("$@" | awk '{print $3}')
+		rm -rf "$W/s"; sync
+		echo "$r $("$@" "$W/key" | awk '{print $3}')" >>"$W/pairs"
+	done
+	read -r enc summary < <(awk -v target=75 -f "$PAIRS" "$W/pairs")
+	printf '%-44s %10s events/s  (%s)\n' "$label" "$enc" "$summary"
+}
+cli_full() { cli_rate full ${1:+-k "$1"}; }
+enc_row "spoolship append --sync full, encrypted" cli_full
 # The cipher alone (OpenSSL EVP), per event: what the two above and the
 # shipper's reader pay for it.
 "$B/bench-append" seal "$W/events.ndjson" "$W/key" | while read -r what n rate; do
@@ -67,6 +74,11 @@ row "library spoolship_append_many, 8192/call" \
 	"$(best "$B/bench-append" many "$W/s" "$W/events.ndjson" 8192)"
 row "library buffered producer, 1 thread" \
 	"$(best "$B/bench-append" producer "$W/s" "$W/events.ndjson" 1)"
+# The producer into an encrypted spool (sealed outside the txn by the
+# thread that commits), in turn with the clear one, ENC_RUNS pairs, as
+# above (target: within 25%).
+producer1() { "$B/bench-append" producer "$W/s" "$W/events.ndjson" 1 "$@"; }
+enc_row "library buffered producer, 1 thread, enc." producer1
 row "library buffered producer, 2 threads" \
 	"$(best "$B/bench-append" producer "$W/s" "$W/events.ndjson" 2)"
 row "library spoolship_append one at a time" \
@@ -75,10 +87,11 @@ row "library spoolship_append one at a time" \
 # The local Events-API endpoint (docs/ingest.md): N events in requests of
 # 60 over INGEST_CONNS keep-alive connections from load-ingest into
 # `spoolship run`, sync=full; its shipper has nowhere to send meanwhile.
-ingest_rate() {
+ingest_rate() { # [KEYFILE]: into an encrypted spool
 	local log="$W/ingest.log" pid port rate
-	printf '[spool]\npath = %s\nsync = full\n[ship]\nurl = %s\n%s\n%s\n[ingest]\nlisten = 127.0.0.1:0\n' \
-		"$W/s" 'http://127.0.0.1:9/v1/events/{table}' \
+	printf '[spool]\npath = %s\nsync = full\n%s\n[ship]\nurl = %s\n%s\n%s\n[ingest]\nlisten = 127.0.0.1:0\n' \
+		"$W/s" "${1:+encryption_key_file = $1}" \
+		'http://127.0.0.1:9/v1/events/{table}' \
 		'backoff_min = 30s' 'backoff_max = 60s' > "$W/ingest.ini"
 	"$B/spoolship" run -c "$W/ingest.ini" 2>"$log" &
 	pid=$!
@@ -94,8 +107,14 @@ ingest_rate() {
 	wait "$pid" || true
 	echo "ingest $N ${rate:-0}"
 }
-row "ingest endpoint, 60/request, ${INGEST_CONNS:-32} connections" \
-	"$(best ingest_rate)"
+ingest=$(best ingest_rate)
+printf '%-44s %10s events/s  %5.1f%% of raw LMDB, %5.1f%% of append --sync full (target >= 50%%)\n' \
+	"ingest endpoint, 60/request, ${INGEST_CONNS:-32} connections" \
+	"$ingest" "$(awk -v a="$ingest" -v b="$raw" 'BEGIN { print 100 * a / b }')" \
+	"$(awk -v a="$ingest" -v b="$append_full" 'BEGIN { print 100 * a / b }')"
+# The same into an encrypted spool (the workers seal), in turn with the
+# clear one, ENC_RUNS pairs (target: within 25%).
+enc_row "ingest endpoint, 60/request, encrypted" ingest_rate
 
 # 4 concurrent appenders of N/4 each: all present, verify clean.
 rm -rf "$W/s"

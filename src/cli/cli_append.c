@@ -18,33 +18,31 @@
 #include "cli.h"
 #include "clock.h"
 #include "spool.h"
+#include "spool_commit.h"
 #include "validate.h"
 
 #define CHUNK (8u << 20)     /* read buffer; also the longest line */
 #define BATCH_EVENTS 8192    /* events per commit */
 #define GROUP (4u << 20)     /* bytes read before a commit, at most */
 
-/* One batch of validated events.  Two of them alternate: the main thread
- * validates into one while the committer thread writes the other, so
- * parsing overlaps the commit's I/O.  For an encrypted spool a third
- * stage, the sealer thread, encodes and seals a batch between the two,
- * so sealing overlaps the commit's fsync too (three slots rotate). */
+/* One batch of validated events, one request to the commit pipeline
+ * (spool_commit.c).  The main thread validates into a free slot while
+ * the pipe commits the others, so parsing overlaps the commit's I/O, and
+ * the pipe's encoder thread encodes a batch between the two (CRCs; for
+ * an encrypted spool the cipher), so that overlaps the commit's fsync
+ * too: three slots rotate. */
 #define NSLOTS 3
 struct slot {
+	struct appender *a;
 	struct spool_item *it;
-	size_t n;
 	char *arena;               /* the normalised events */
 	size_t arena_len, arena_cap;
 	char *msgs;                /* "FILE:LINE: reason\n" of rejects */
 	size_t msgs_len, msgs_cap;
-	uint64_t rejected;
 	unsigned long first_line;
 	const char *fname;
-	unsigned char *recs;       /* sealed records (sealer thread) */
-	size_t recs_cap;
-	int64_t append_ms;         /* their append time */
-	int seal_err;              /* the sealer failed: not appended */
-	int inuse;                 /* handed over, until committed (mu) */
+	struct spool_commit_req req;
+	int inuse;                 /* handed over, until done (mu) */
 };
 
 struct appender {
@@ -55,17 +53,12 @@ struct appender {
 	unsigned long *lineno;     /* line of each ev[] */
 	size_t n;
 	struct slot slot[NSLOTS];
-	int nslots;                /* 2, or 3 with the sealer */
 	int cur;                   /* the slot main fills next */
-	pthread_t th;
-	pthread_t sealer_th;
-	int sealing;               /* the sealer is working (mu) */
-	struct slot *to_seal;      /* handed to the sealer, not yet taken */
+	struct spool_pipe *pipe;
+	struct spool_commit_chain chain; /* the first failure stops all */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct slot *queued;       /* handed over, not yet taken */
-	int busy, stop;
-	/* written by the committer under mu */
+	/* written by the pipe's callback under mu */
 	uint64_t accepted, rejected;
 	int err;                   /* first spool error; stops everything */
 	int progress;              /* print progress to a TTY */
@@ -86,19 +79,6 @@ static void progress(struct appender *a, int final)
 		(unsigned long long)a->rejected, final ? "\n" : "");
 }
 
-/* Waits (a->mu held) for a slot in the one-place queue *q and takes it;
- * NULL once asked to stop with nothing left. */
-static struct slot *take(struct appender *a, struct slot **q)
-{
-	struct slot *sl;
-
-	while (*q == NULL && !a->stop)
-		pthread_cond_wait(&a->cv, &a->mu);
-	sl = *q;
-	*q = NULL;
-	return sl;
-}
-
 /* Which limit refused: the budget is the operator's to raise, a full
  * filesystem is not. */
 static void full_why(spoolship_spool *s)
@@ -111,35 +91,19 @@ static void full_why(spoolship_spool *s)
 			"budget refused\n");
 }
 
-static void *committer(void *arg)
+/* The pipe's callback, in input order.  Reports come out in input
+ * order, and only for batches that were attempted: once one failed, the
+ * chain fails the later ones without a commit, and they say nothing. */
+static void batch_done(struct spool_commit_req *r, void *arg)
 {
-	struct appender *a = arg;
+	struct slot *sl = arg;
+	struct appender *a = sl->a;
+	int rc = r->rc;
 
 	pthread_mutex_lock(&a->mu);
-	for (;;) {
-		struct slot *sl;
-		int rc;
-
-		if ((sl = take(a, &a->queued)) == NULL)
-			break;
-		if (a->err != 0) {
-			/* A batch sealed before an earlier one failed: the
-			 * input from that failure on is not appended. */
-			sl->inuse = 0;
-			pthread_cond_broadcast(&a->cv);
-			continue;
-		}
-		a->busy = 1;
-		pthread_mutex_unlock(&a->mu);
-		/* Reports come out in input order, and only for batches
-		 * that were attempted. */
+	if (a->err == 0) {
 		if (sl->msgs_len > 0)
 			fwrite(sl->msgs, 1, sl->msgs_len, stderr);
-		rc = sl->seal_err != 0 ? sl->seal_err :
-		     spool_append_sealed(a->s, a->table, sl->it, sl->n,
-					 sl->rejected,
-					 a->nslots > 2 ? sl->recs : NULL,
-					 sl->append_ms);
 		if (rc != 0)
 			fprintf(stderr, "%s:%lu: %s: %llu events before this "
 				"batch were appended; the input from this "
@@ -148,50 +112,17 @@ static void *committer(void *arg)
 				(unsigned long long)a->accepted);
 		if (rc == SPOOLSHIP_ESPOOL_FULL)
 			full_why(a->s);
-		pthread_mutex_lock(&a->mu);
 		if (rc != 0) {
 			a->err = rc;
 		} else {
-			a->accepted += sl->n;
-			a->rejected += sl->rejected;
+			a->accepted += r->n;
+			a->rejected += r->rejected;
 		}
-		sl->inuse = 0;
-		a->busy = 0;
-		pthread_cond_broadcast(&a->cv);
-		progress(a, 0);
 	}
+	sl->inuse = 0;
+	pthread_cond_broadcast(&a->cv);
+	progress(a, 0);
 	pthread_mutex_unlock(&a->mu);
-	return NULL;
-}
-
-/* The sealer thread (encrypted spools): seals each batch outside the
- * committer's txn, then queues it for the committer in order. */
-static void *sealer(void *arg)
-{
-	struct appender *a = arg;
-
-	pthread_mutex_lock(&a->mu);
-	for (;;) {
-		struct slot *sl;
-
-		if ((sl = take(a, &a->to_seal)) == NULL)
-			break;
-		a->sealing = 1;
-		pthread_cond_broadcast(&a->cv);
-		pthread_mutex_unlock(&a->mu);
-		sl->append_ms = clock_wall_ms();
-		sl->seal_err = spool_items_seal(a->s, sl->it, sl->n,
-						sl->append_ms, &sl->recs,
-						&sl->recs_cap);
-		pthread_mutex_lock(&a->mu);
-		while (a->queued != NULL)
-			pthread_cond_wait(&a->cv, &a->mu);
-		a->queued = sl;
-		a->sealing = 0;
-		pthread_cond_broadcast(&a->cv);
-	}
-	pthread_mutex_unlock(&a->mu);
-	return NULL;
 }
 
 static int add_msg(struct slot *sl, const char *fname, unsigned long line,
@@ -219,8 +150,9 @@ static int validate_batch(struct appender *a, struct slot *sl)
 	char why[256];
 	size_t need = 0;
 
-	sl->n = sl->arena_len = sl->msgs_len = 0;
-	sl->rejected = 0;
+	sl->req.n = sl->arena_len = sl->msgs_len = 0;
+	sl->req.rejected = 0;
+	sl->req.encoded = 0;
 	sl->fname = a->fname;
 	sl->first_line = a->lineno[0];
 	for (size_t i = 0; i < a->n; i++)
@@ -232,7 +164,7 @@ static int validate_batch(struct appender *a, struct slot *sl)
 	vo.fill_time = a->s->o.fill_time;
 	vo.max_bytes = SPOOLSHIP_MAX_EVENT_BYTES;
 	for (size_t i = 0; i < a->n; i++) {
-		struct spool_item *it = &sl->it[sl->n];
+		struct spool_item *it = &sl->it[sl->req.n];
 		char *out = sl->arena + sl->arena_len;
 		size_t len;
 		int rc = validate_event(a->ev[i].data, a->ev[i].len, &vo, out,
@@ -240,7 +172,7 @@ static int validate_batch(struct appender *a, struct slot *sl)
 					&it->event_ms, why, sizeof(why));
 
 		if (rc != 0) {
-			sl->rejected++;
+			sl->req.rejected++;
 			if (add_msg(sl, a->fname, a->lineno[i], why) != 0)
 				return -ENOMEM;
 			continue;
@@ -248,18 +180,16 @@ static int validate_batch(struct appender *a, struct slot *sl)
 		it->data = out;
 		it->len = len;
 		sl->arena_len += len;
-		sl->n++;
+		sl->req.n++;
 	}
 	return 0;
 }
 
 /* Validates the lines gathered so far into the next free slot and hands
- * it to the sealer or the committer once that can take it.  Returns the
- * first spool error, if any. */
+ * it to the pipe.  Returns the first spool error, if any. */
 static int commit(struct appender *a)
 {
 	struct slot *sl = &a->slot[a->cur];
-	struct slot **next = a->nslots > 2 ? &a->to_seal : &a->queued;
 	int rc;
 
 	if (a->n == 0)
@@ -273,13 +203,10 @@ static int commit(struct appender *a)
 		rc = validate_batch(a, sl);
 	a->n = 0;
 	pthread_mutex_lock(&a->mu);
-	while (rc == 0 && a->err == 0 && *next != NULL)
-		pthread_cond_wait(&a->cv, &a->mu);
 	if (rc == 0 && a->err == 0) {
 		sl->inuse = 1;
-		*next = sl;
-		a->cur = (a->cur + 1) % a->nslots;
-		pthread_cond_broadcast(&a->cv);
+		a->cur = (a->cur + 1) % NSLOTS;
+		spool_pipe_submit(a->pipe, &sl->req);
 	}
 	if (rc != 0 && a->err == 0)
 		a->err = rc;
@@ -288,15 +215,13 @@ static int commit(struct appender *a)
 	return rc;
 }
 
-/* Waits for the committer to finish what it has; stops it when asked. */
-static void drain(struct appender *a, int stop)
+/* Waits until the pipe is done with every batch handed to it. */
+static void drain(struct appender *a)
 {
 	pthread_mutex_lock(&a->mu);
-	while (a->busy || a->queued != NULL || a->sealing ||
-	       a->to_seal != NULL)
-		pthread_cond_wait(&a->cv, &a->mu);
-	a->stop = stop;
-	pthread_cond_broadcast(&a->cv);
+	for (int i = 0; i < NSLOTS; i++)
+		while (a->slot[i].inuse)
+			pthread_cond_wait(&a->cv, &a->mu);
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -503,10 +428,18 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 	buf = malloc(CHUNK);
 	a.ev = malloc(BATCH_EVENTS * sizeof(*a.ev));
 	a.lineno = malloc(BATCH_EVENTS * sizeof(*a.lineno));
-	for (int i = 0; i < NSLOTS; i++)
-		if ((a.slot[i].it = malloc(BATCH_EVENTS *
-					   sizeof(*a.slot[i].it))) == NULL)
+	for (int i = 0; i < NSLOTS; i++) {
+		struct slot *sl = &a.slot[i];
+
+		if ((sl->it = malloc(BATCH_EVENTS * sizeof(*sl->it))) == NULL)
 			oom = 1;
+		sl->a = &a;
+		sl->req.table = table;
+		sl->req.it = sl->it;
+		sl->req.chain = &a.chain;
+		sl->req.done = batch_done;
+		sl->req.arg = sl;
+	}
 	if (oom || buf == NULL || a.ev == NULL || a.lineno == NULL) {
 		cli_err("append", -ENOMEM);
 		ex = EXIT_ERROR;
@@ -520,16 +453,13 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 			ex = EXIT_ERROR;
 		goto out;
 	}
-	a.nslots = a.s->sealer != NULL ? 3 : 2;
-	if ((rc = pthread_create(&a.th, NULL, committer, &a)) != 0) {
-		cli_err("append", -rc);
+	rc = spool_pipe_new(a.s, SPOOL_PIPE_ENCODER, BATCH_EVENTS * 2,
+			    GROUP * 2, &a.pipe);
+	if (rc != 0) {
+		cli_err("append", rc);
 		spoolship_spool_close(a.s);
 		ex = EXIT_ERROR;
 		goto out;
-	}
-	if (a.nslots > 2 &&
-	    (rc = pthread_create(&a.sealer_th, NULL, sealer, &a)) != 0) {
-		a.nslots = 2; /* seal in the committer's txn instead */
 	}
 	if (optind >= argc) {
 		append_one(&a, "-", buf);
@@ -538,10 +468,8 @@ int cli_append(struct cli_common *c, int argc, char **argv)
 			if (append_one(&a, argv[i], buf) != 0 && a.err == 0)
 				missing++;
 	}
-	drain(&a, 1);
-	pthread_join(a.th, NULL);
-	if (a.nslots > 2)
-		pthread_join(a.sealer_th, NULL);
+	drain(&a);
+	spool_pipe_close(a.pipe);
 	progress(&a, 1);
 	rc = spoolship_spool_close(a.s);
 	if (rc != 0 && a.err == 0)
@@ -560,7 +488,7 @@ out:
 		free(a.slot[i].it);
 		free(a.slot[i].arena);
 		free(a.slot[i].msgs);
-		free(a.slot[i].recs);
+		spool_commit_req_free(&a.slot[i].req);
 	}
 	pthread_cond_destroy(&a.cv);
 	pthread_mutex_destroy(&a.mu);

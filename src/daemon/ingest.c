@@ -1,8 +1,9 @@
 /*
  * ingest.c - the local Events-API endpoint (see ingest.h, docs/ingest.md).
- * libmicrohttpd's workers parse and validate; one committer thread appends
- * what every waiting request brought, one txn per table, then resumes them.
- * It must never answer 200 before the txn holding the events is durable.
+ * libmicrohttpd's workers parse, validate and encode; the spool's commit
+ * pipeline (spool_commit.c) commits what every waiting request brought in
+ * one txn, then resumes them.  It must never answer 200 before the txn
+ * holding the events is durable.
  */
 #define _GNU_SOURCE
 #include "ingest.h"
@@ -25,9 +26,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "array.h"
 #include "clock.h"
 #include "http_server.h"
 #include "spool.h"
+#include "spool_commit.h"
 #include "strbuf.h"
 #include "validate.h"
 
@@ -36,11 +39,8 @@
 #endif
 #define CRON_MS 100            /* deadline sweep and health probe tick */
 #define PROBE_MS 1000          /* unwritable spool: probe this often */
-#define PROBE_FITS 1           /* room_txn's "yes" (aborts its txn) */
 #define RETRY_AFTER "5"        /* seconds, with every 503 */
 #define ERRORS_LISTED 1000     /* bad lines named in one answer */
-#define GROUP_EVENTS 65536     /* one group txn takes at most this ... */
-#define GROUP_BYTES (32u << 20)/* ... or this much (or one request) */
 #define CONN_MEMORY (64u << 10)/* MHD's buffers per connection */
 #define DROP_BYTES (128u << 20)/* a refused body announced up to this
 				* long is read and dropped before the
@@ -64,20 +64,9 @@ struct iconn {
 	int cut;
 };
 
-/* A request's events on their way into the spool.  Written by the
- * committer until it resumes the connection, never after. */
-struct job {
-	struct job *next;
-	struct MHD_Connection *conn;
-	const char *stream;
-	const struct spool_item *items;
-	size_t n, bytes;
-	int rc;
-	int done;
-};
-
 /* One HTTP request (MHD's con_cls).  Owned by the connection's worker
- * thread, except r->job while the connection is suspended. */
+ * thread, except r->req while the connection is suspended (the pipe's
+ * until it resumes the connection, never after). */
 struct ireq {
 	struct ingest *ig;
 	struct MHD_Connection *conn;
@@ -96,7 +85,7 @@ struct ireq {
 	int over;               /* body over the limit: the rest is dropped */
 	size_t line;            /* lines of the body validated so far */
 	struct validate_opts vo;
-	int queued;             /* handed to the committer */
+	int queued;             /* handed to the commit pipe */
 	/* what validation made of the body */
 	char *arena;
 	size_t alen, acap;
@@ -104,7 +93,7 @@ struct ireq {
 	size_t n, icap;
 	size_t bad;
 	struct strbuf errs;     /* entries of the answer's errors array */
-	struct job job;
+	struct spool_commit_req req;
 	int64_t t0_us;          /* monotonic: when its headers were in */
 };
 
@@ -120,18 +109,16 @@ struct ingest {
 	int64_t timeout_ms;
 	size_t nmap;
 	char **map_id, **map_name;  /* [table NAME] id -> NAME */
-	/* the commit queue, the health state and the committer */
+	/* the commit pipe, the health state and the cron thread */
+	struct spool_pipe *pipe;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_t committer;
-	int committer_running;
-	struct job *head, *tail;
+	pthread_t cron_th;
+	int cron_running;
 	int stopping;
 	int health_rc;              /* 0: the last commit or probe worked */
 	size_t probe_bytes;         /* what the last failed commit needed */
-	int64_t next_cron, next_probe;
-	struct spool_item *gitems;  /* committer's scratch for one group */
-	size_t gcap;
+	int64_t next_probe;
 	/* connections, for the deadline sweep */
 	pthread_mutex_t cmu;
 	struct iconn *conns;
@@ -334,7 +321,7 @@ static void conns_sweep(struct ingest *ig, int64_t now)
 		 (long long)ig->timeout_ms);
 }
 
-/* ---- the committer: group commit ---------------------------------------- */
+/* ---- commits and the health probe --------------------------------------- */
 
 static int spool_broken(int rc)
 {
@@ -363,76 +350,11 @@ static void health_set(struct ingest *ig, int rc, size_t bytes)
 		log_info(ig->log, "ingest: the spool is writable again");
 }
 
-/* Reserves room for one large request in a txn that is then aborted
- * (PROBE_FITS makes spool_write abort it): does a request fit now?  An
- * ESPOOL_FULL from the put grows the map up to the budget first. */
-static int room_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
-{
-	MDB_val k = { 12, "ingest-probe" }, v = { *(size_t *)arg, NULL };
-	int rc = mdb_put(txn, s->meta, &k, &v, MDB_RESERVE);
-
-	return rc != 0 ? spool_err(rc) : PROBE_FITS;
-}
-
-/* A real commit of that many bytes, and its removal: on an almost full
- * filesystem only a write tells whether LMDB has the pages (pages it
- * reuses need no room on the filesystem, new ones do). */
-static int write_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
-{
-	MDB_val k = { 12, "ingest-probe" }, v = { *(size_t *)arg, NULL };
-	int rc = mdb_put(txn, s->meta, &k, &v, MDB_RESERVE);
-
-	if (rc == 0)
-		memset(v.mv_data, 0, v.mv_size);
-	return spool_err(rc);
-}
-
-static int unwrite_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
-{
-	MDB_val k = { 12, "ingest-probe" };
-	int rc = mdb_del(txn, s->meta, &k, NULL);
-
-	(void)arg;
-	return rc == MDB_NOTFOUND ? 0 : spool_err(rc);
-}
-
-/* A tiny commit (a counter rewritten with its own value): LMDB reuses
- * pages freed by the shipper's deletes only a txn or two later. */
-static int nudge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
-{
-	uint64_t v;
-	int rc = meta_get(s, txn, META_APPENDED, &v);
-
-	(void)arg;
-	return rc != 0 ? rc : meta_set(s, txn, META_APPENDED, v);
-}
-
-/* While the spool is not writable.  Full: would what the last failed
- * commit needed fit now?  (A tiny txn almost always fits, and says
- * nothing about the requests being refused.)  Another failure (I/O):
- * does a real commit, synced, work again? */
+/* While the spool is not writable: would what the last failed commit
+ * needed fit now (full), or does a commit work again (I/O)? */
 static void probe(struct ingest *ig, int was, size_t bytes)
 {
-	uint64_t need;
-	int rc;
-
-	if (bytes < 4096)
-		bytes = 4096;
-	if (was != SPOOLSHIP_ESPOOL_FULL) {
-		health_set(ig, spool_write(ig->s, 0, nudge_txn, NULL), bytes);
-		return;
-	}
-	/* need as an append's: room that leaves the deletes' reserve. */
-	need = spool_need_of(bytes);
-	rc = spool_write_need(ig->s, 0, need, room_txn, &bytes);
-	if (rc == SPOOLSHIP_ESPOOL_FULL &&
-	    (rc = spool_write(ig->s, 1, nudge_txn, NULL)) == 0)
-		rc = spool_write_need(ig->s, 0, need, room_txn, &bytes);
-	/* Room in the map; on the filesystem too? */
-	if (rc == PROBE_FITS && spool_fs_low(ig->s, bytes) &&
-	    (rc = spool_write_need(ig->s, 0, need, write_txn, &bytes)) == 0)
-		rc = spool_write(ig->s, 1, unwrite_txn, NULL);
-	health_set(ig, rc == PROBE_FITS ? 0 : rc, bytes);
+	health_set(ig, spool_room_probe(ig->s, was, bytes), bytes);
 }
 
 static void refused_summary(struct ingest *ig, int64_t now);
@@ -454,153 +376,37 @@ static void cron(struct ingest *ig, int64_t now)
 	probe(ig, rc, bytes);
 }
 
-/* Takes the jobs one txn round serves (at least one).  mu held. */
-static struct job *take_group(struct ingest *ig)
-{
-	struct job *g = ig->head, *last = NULL, *j = ig->head;
-	size_t events = 0, bytes = 0;
-
-	while (j != NULL && (last == NULL ||
-			     (events + j->n <= GROUP_EVENTS &&
-			      bytes + j->bytes <= GROUP_BYTES))) {
-		events += j->n;
-		bytes += j->bytes;
-		last = j;
-		j = j->next;
-	}
-	last->next = NULL;
-	ig->head = j;
-	if (j == NULL)
-		ig->tail = NULL;
-	return g;
-}
-
-/* The items of every not-done job of g for table `stream`, in arrival
- * order, in ig->gitems.  Returns how many, or 0 when out of memory. */
-static size_t gather(struct ingest *ig, struct job *g, const char *stream)
-{
-	size_t n = 0, off = 0;
-
-	for (struct job *j = g; j != NULL; j = j->next)
-		if (!j->done && strcmp(j->stream, stream) == 0)
-			n += j->n;
-	if (n > ig->gcap) {
-		void *np = realloc(ig->gitems, n * sizeof(*ig->gitems));
-
-		if (np == NULL)
-			return 0;
-		ig->gitems = np;
-		ig->gcap = n;
-	}
-	for (struct job *j = g; j != NULL; j = j->next) {
-		if (j->done || strcmp(j->stream, stream) != 0)
-			continue;
-		memcpy(ig->gitems + off, j->items, j->n * sizeof(*j->items));
-		off += j->n;
-	}
-	return n;
-}
-
 /* Bytes n events of `bytes` take in the spool, about. */
 static size_t room_for(size_t n, size_t bytes)
 {
 	return bytes + n * (RECORD_HDR_LEN + EVENT_KEY_LEN + 8);
 }
 
-static void finish_jobs(struct job *g, const char *stream, int rc)
+/* The pipe's callback: r's events are durable, or failed. */
+static void commit_done(struct spool_commit_req *req, void *arg)
 {
-	for (struct job *j = g; j != NULL; j = j->next)
-		if (!j->done && strcmp(j->stream, stream) == 0) {
-			j->rc = rc;
-			j->done = 1;
-		}
+	struct ireq *r = arg;
+
+	health_set(r->ig, spool_broken(req->rc) ? req->rc : 0,
+		   room_for(r->n, r->alen));
+	/* After MHD_resume_connection r may be freed at any time. */
+	MHD_resume_connection(r->conn);
 }
 
-/* Commits each not-done job of stream alone: after a group that did not
- * fit, the requests that do fit still get in. */
-static void commit_alone(struct ingest *ig, struct job *g, const char *stream)
-{
-	for (struct job *j = g; j != NULL; j = j->next) {
-		if (j->done || strcmp(j->stream, stream) != 0)
-			continue;
-		j->rc = spool_append_items(ig->s, stream, j->items, j->n, 0);
-		j->done = 1;
-		atomic_fetch_add(&ig->commits, 1);
-		health_set(ig, spool_broken(j->rc) ? j->rc : 0,
-			   room_for(j->n, j->bytes));
-	}
-}
-
-/* One txn for the jobs of one table. */
-static void commit_stream(struct ingest *ig, struct job *g, struct job *first)
-{
-	const char *stream = first->stream;
-	size_t n, jobs = 0, bytes = 0;
-	int rc;
-
-	for (struct job *j = g; j != NULL; j = j->next)
-		if (!j->done && strcmp(j->stream, stream) == 0) {
-			jobs++;
-			bytes += j->bytes;
-		}
-	if (jobs == 1) {
-		commit_alone(ig, g, stream);
-		return;
-	}
-	if ((n = gather(ig, g, stream)) == 0) {
-		commit_alone(ig, g, stream);
-		return;
-	}
-	rc = spool_append_items(ig->s, stream, ig->gitems, n, 0);
-	atomic_fetch_add(&ig->commits, 1);
-	if (rc == SPOOLSHIP_ESPOOL_FULL) {
-		commit_alone(ig, g, stream);
-		return;
-	}
-	health_set(ig, spool_broken(rc) ? rc : 0, room_for(n, bytes));
-	finish_jobs(g, stream, rc);
-}
-
-static void commit_group(struct ingest *ig, struct job *g)
-{
-	struct job *next;
-
-	for (struct job *j = g; j != NULL; j = j->next)
-		if (!j->done)
-			commit_stream(ig, g, j);
-	/* After MHD_resume_connection the job may be freed at any time. */
-	for (struct job *j = g; j != NULL; j = next) {
-		next = j->next;
-		MHD_resume_connection(j->conn);
-	}
-}
-
-static void *committer_main(void *arg)
+/* The deadline sweep and the health probe, every CRON_MS. */
+static void *cron_main(void *arg)
 {
 	struct ingest *ig = arg;
 	struct timespec ts;
 
 	pthread_mutex_lock(&ig->mu);
-	while (!(ig->stopping && ig->head == NULL)) {
-		int64_t now = clock_mono_ms();
-
-		if (now >= ig->next_cron && !ig->stopping) {
-			ig->next_cron = now + CRON_MS;
-			pthread_mutex_unlock(&ig->mu);
-			cron(ig, now);
-			pthread_mutex_lock(&ig->mu);
-			continue;
-		}
-		if (ig->head == NULL) {
-			clock_deadline(&ts, ig->next_cron - now);
-			pthread_cond_timedwait(&ig->cv, &ig->mu, &ts);
-			continue;
-		}
-		struct job *g = take_group(ig);
-
+	while (!ig->stopping) {
 		pthread_mutex_unlock(&ig->mu);
-		commit_group(ig, g);
+		cron(ig, clock_mono_ms());
 		pthread_mutex_lock(&ig->mu);
+		clock_deadline(&ts, CRON_MS);
+		if (!ig->stopping)
+			pthread_cond_timedwait(&ig->cv, &ig->mu, &ts);
 	}
 	pthread_mutex_unlock(&ig->mu);
 	return NULL;
@@ -1175,15 +981,9 @@ static int reserve_event(struct ireq *r, size_t len)
 {
 	size_t need = r->alen + len + VALIDATE_SLACK;
 
-	if (r->n == r->icap) {
-		size_t nc = r->icap ? r->icap * 2 : 64;
-		void *np = realloc(r->items, nc * sizeof(*r->items));
-
-		if (np == NULL)
-			return -ENOMEM;
-		r->items = np;
-		r->icap = nc;
-	}
+	if (array_grow((void **)&r->items, &r->icap, r->n + 1,
+		       sizeof(*r->items)) != 0)
+		return -ENOMEM;
 	if (need > r->acap) {
 		/* A quarter more: a chunked body's arena stays close to what
 		 * its events need. */
@@ -1325,18 +1125,35 @@ static int judge_events(struct ireq *r)
 	return 0;
 }
 
-/* Hands the events to the committer and suspends the connection until
- * their txn is durable (or failed); MHD calls on_access again then. */
+/* The events' bytes once their records are encoded: only their lengths
+ * are used from then on. */
+static void drop_arena(struct ireq *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		r->items[i].data = NULL;
+	free(r->arena);
+	r->arena = NULL;
+	r->acap = 0;
+}
+
+/* Encodes the events into records (sealed in an encrypted spool) here,
+ * in the worker: outside the commit's txn, the workers in parallel, and
+ * the arena is freed (the records replace it).  Then hands them to the
+ * commit pipe and suspends the connection until their txn is durable
+ * (or failed); MHD calls on_access again then. */
 static enum MHD_Result submit(struct ireq *r)
 {
 	struct ingest *ig = r->ig;
-	struct job *j = &r->job;
+	struct spool_commit_req *q = &r->req;
 
-	j->conn = r->conn;
-	j->stream = r->stream;
-	j->items = r->items;
-	j->n = r->n;
-	j->bytes = r->alen;
+	q->table = r->stream;
+	q->it = r->items;
+	q->n = r->n;
+	q->done = commit_done;
+	q->arg = r;
+	if (spool_commit_encode(ig->s, q) == 0)
+		drop_arena(r);
+	/* else the pipe encodes or reports it */
 	pthread_mutex_lock(&ig->mu);
 	if (ig->stopping) {
 		pthread_mutex_unlock(&ig->mu);
@@ -1344,24 +1161,19 @@ static enum MHD_Result submit(struct ireq *r)
 		r->retry = 1;
 		return deliver(r);
 	}
-	/* Suspended before the committer can see it: its resume always
+	/* Suspended before the pipe can see it: its resume always
 	 * comes after. */
 	MHD_suspend_connection(r->conn);
-	if (ig->tail != NULL)
-		ig->tail->next = j;
-	else
-		ig->head = j;
-	ig->tail = j;
 	r->queued = 1;
-	pthread_cond_signal(&ig->cv);
+	spool_pipe_submit(ig->pipe, q);
 	pthread_mutex_unlock(&ig->mu);
 	return MHD_YES;
 }
 
-/* The answer once the committer is done with r's events. */
+/* The answer once the pipe is done with r's events. */
 static void set_commit_answer(struct ireq *r)
 {
-	int rc = r->job.rc;
+	int rc = r->req.rc;
 
 	if (rc == 0) {
 		atomic_fetch_add(&r->ig->accepted, r->n);
@@ -1454,6 +1266,7 @@ static void req_free(struct ireq *r)
 	free(r->body);
 	free(r->arena);
 	free(r->items);
+	spool_commit_req_free(&r->req);
 	strbuf_free(&r->msg);
 	strbuf_free(&r->errs);
 	free(r);
@@ -1511,7 +1324,6 @@ static void ingest_free(struct ingest *ig)
 	}
 	free(ig->map_id);
 	free(ig->map_name);
-	free(ig->gitems);
 	pthread_cond_destroy(&ig->cv);
 	pthread_mutex_destroy(&ig->mu);
 	pthread_mutex_destroy(&ig->cmu);
@@ -1574,10 +1386,13 @@ int ingest_start(const struct config *c, spoolship_spool *s,
 	ig->log = lg;
 	if ((rc = copy_settings(ig, c)) != 0)
 		goto err;
-	rc = -pthread_create(&ig->committer, NULL, committer_main, ig);
+	if ((rc = spool_pipe_new(s, 0, SPOOL_GROUP_EVENTS, SPOOL_GROUP_BYTES,
+				 &ig->pipe)) != 0)
+		goto err;
+	rc = -pthread_create(&ig->cron_th, NULL, cron_main, ig);
 	if (rc != 0)
 		goto err;
-	ig->committer_running = 1;
+	ig->cron_running = 1;
 	if ((rc = start_mhd(ig, c)) != 0)
 		goto err;
 	log_info(ig->log, "ingest listening listen=%s port=%u auth=%s "
@@ -1605,7 +1420,8 @@ void ingest_stats(struct ingest *ig, struct ingest_stats *st)
 	st->requests = atomic_load(&ig->requests);
 	st->events_accepted = atomic_load(&ig->accepted);
 	st->events_rejected = atomic_load(&ig->rejected);
-	st->commits = atomic_load(&ig->commits);
+	st->commits = atomic_load(&ig->commits) +
+		      (ig->pipe != NULL ? spool_pipe_txns(ig->pipe) : 0);
 	st->cut_off = atomic_load(&ig->cut_off);
 	for (size_t i = 0; i <= INGEST_NCODES; i++)
 		st->by_code[i] = atomic_load(&ig->by_code[i]);
@@ -1633,8 +1449,10 @@ void ingest_stop(struct ingest *ig)
 	ig->stopping = 1;
 	pthread_cond_broadcast(&ig->cv);
 	pthread_mutex_unlock(&ig->mu);
-	if (ig->committer_running)
-		pthread_join(ig->committer, NULL);
+	if (ig->cron_running)
+		pthread_join(ig->cron_th, NULL);
+	atomic_fetch_add(&ig->commits, spool_pipe_close(ig->pipe));
+	ig->pipe = NULL;
 	if (ig->srv != NULL) {
 		http_server_stop(ig->srv);
 		ingest_stats(ig, &st);
@@ -1682,7 +1500,7 @@ int ingest_dry_run(const struct config *c, spoolship_spool *s,
 			absorb(r, body + off, k);
 		}
 		if (request_done(r)) {
-			r->job.rc = 0;
+			r->req.rc = 0;
 			set_commit_answer(r);
 			out->to_spool = 1;
 		}

@@ -362,29 +362,19 @@ struct spool_item {
 	int64_t event_ms;
 };
 
-/* Appends items to table in one txn, applying the disk budget policy.
+/* Appends items to table in one txn, applying the disk budget policy
+ * (one request through spool_commit_run(), spool_commit.h).
  * extra_rejected is added to rejected_total in the same txn. */
 int spool_append_items(spoolship_spool *s, const char *table,
 		       const struct spool_item *it, size_t n,
 		       uint64_t extra_rejected);
-/*
- * The same with the records encoded and sealed beforehand, outside the
- * txn (spool_items_seal): recs holds them back to back, append_ms their
- * append time.  recs NULL: as spool_append_items.
- */
-int spool_append_sealed(spoolship_spool *s, const char *table,
-			const struct spool_item *it, size_t n,
-			uint64_t extra_rejected, const unsigned char *recs,
-			int64_t append_ms);
-/*
- * Encodes and seals n items, with append time append_ms, back to back
- * into *buf (capacity *cap, grown as needed; the caller owns it and frees
- * it: it holds sealed bytes only).  Only for a spool opened with its key:
- * SPOOLSHIP_EINVAL otherwise; -ENOMEM, SPOOLSHIP_EKEY.  Thread-safe.
- */
-int spool_items_seal(spoolship_spool *s, const struct spool_item *it,
-		     size_t n, int64_t append_ms, unsigned char **buf,
-		     size_t *cap);
+/* Runs fn (an append of about need bytes) with spool_write_need() under
+ * the disk budget's policy (o.full_policy): at the budget one tiny txn
+ * first (LMDB reuses freed pages two txns later), then reject, drop the
+ * oldest events (counted) or block up to block_timeout_ms.  fn is run
+ * again each round. */
+int spool_write_policy(spoolship_spool *s, uint64_t need, spool_txn_fn *fn,
+		       void *arg);
 /* Counts rejections to add to meta with the next commit. */
 void spool_count_rejected(spoolship_spool *s, uint64_t n);
 

@@ -1,6 +1,7 @@
 /*
- * spool_append.c - the producer's path into the spool: validate, then one
- * txn per call, with the disk budget's policy when the map is full.  An
+ * spool_append.c - the library's appends: validate, then one request
+ * through the commit pipeline (spool_commit.c); and the disk budget's
+ * policy that pipeline's txns run under when the map is full.  An
  * append that returns 0 is committed; nothing here ever deletes an event
  * except drop_oldest, which counts each one.
  */
@@ -12,88 +13,8 @@
 
 #include "clock.h"
 #include "spool.h"
+#include "spool_commit.h"
 #include "validate.h"
-
-struct append_job {
-	const char *table;
-	const struct spool_item *it;
-	size_t n;
-	uint64_t rejected;
-	int64_t now_ms;
-	/* NULL, or the n records already encoded and sealed back to back
-	 * (spool_items_seal), with now_ms as their append time. */
-	const unsigned char *recs;
-};
-
-/* LMDB's MDB_APPEND skips the B-tree search when every key we add sorts
- * after the last key of the database: true when no later stream exists. */
-static int can_append(spoolship_spool *s, MDB_txn *txn, uint32_t id)
-{
-	MDB_cursor *c;
-	MDB_val k, d;
-	uint32_t last = 0;
-	uint64_t seq;
-	int rc;
-
-	if (mdb_cursor_open(txn, s->events, &c) != 0)
-		return 0;
-	rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
-	if (rc == 0 && event_key_parse(k.mv_data, k.mv_size, &last, &seq))
-		last = UINT32_MAX;
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND || (rc == 0 && last <= id);
-}
-
-static int append_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
-{
-	struct append_job *j = arg;
-	struct stream_row row;
-	unsigned char key[EVENT_KEY_LEN];
-	unsigned flags = MDB_RESERVE;
-	uint64_t bytes = 0;
-	MDB_cursor *c;
-	int rc;
-
-	rc = stream_get_or_create(s, txn, j->table, &row);
-	if (rc != 0)
-		return rc;
-	if (can_append(s, txn, row.id))
-		flags |= MDB_APPEND;
-	rc = mdb_cursor_open(txn, s->events, &c);
-	if (rc != 0)
-		return spool_err(rc);
-	for (size_t i = 0, off = 0; i < j->n; i++) {
-		MDB_val k = { sizeof(key), key };
-		MDB_val v = { spool_record_size(s, j->it[i].len), NULL };
-
-		event_key(key, row.id, row.next_seq + i);
-		rc = mdb_cursor_put(c, &k, &v, flags);
-		if (rc != 0) {
-			rc = spool_err(rc);
-			break;
-		}
-		if (j->recs != NULL)
-			memcpy(v.mv_data, j->recs + off, v.mv_size);
-		else
-			rc = spool_record_write(s, v.mv_data,
-						j->it[i].event_ms, j->now_ms,
-						j->it[i].data, j->it[i].len);
-		if (rc != 0)
-			break;
-		off += v.mv_size;
-		bytes += v.mv_size - RECORD_HDR_LEN;
-	}
-	mdb_cursor_close(c);
-	if (rc != 0)
-		return rc;
-	row.next_seq += j->n;
-	row.pending_events += j->n;
-	row.pending_bytes += bytes;
-	if ((rc = stream_put(s, txn, j->table, &row)) != 0 ||
-	    (rc = meta_add(s, txn, META_APPENDED, j->n)) != 0)
-		return rc;
-	return meta_add(s, txn, META_REJECTED, j->rejected);
-}
 
 /* ---- drop_oldest ------------------------------------------------------ */
 
@@ -165,7 +86,7 @@ static int drop_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 				 d.mv_size - RECORD_HDR_LEN : 0;
 		n++;
 		rc = mdb_cursor_del(c, 0);
-		if (rc == 0) { /* re-seek: see del_range in spool_read.c */
+		if (rc == 0) { /* re-seek: see del_range in spool_batch.c */
 			event_key(key, id, seq + 1);
 			k.mv_size = sizeof(key);
 			k.mv_data = key;
@@ -193,28 +114,21 @@ static int nudge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 	return meta_add(s, txn, META_FULL_HITS, 1);
 }
 
-static int append_with_policy(spoolship_spool *s, struct append_job *j)
+int spool_write_policy(spoolship_spool *s, uint64_t need, spool_txn_fn *fn,
+		       void *arg)
 {
 	int64_t deadline = -1;
 	unsigned wait_ms = 5;
-	uint64_t need = 0;
 	int rc;
 
-	for (size_t i = 0; i < j->n; i++)
-		need += j->it[i].len + RECORD_HDR_LEN + EVENT_KEY_LEN + 16;
-	need = spool_need_of(need);
 	for (int round = 0;; round++) {
-		if (j->recs == NULL)
-			j->now_ms = clock_wall_ms();
-		rc = spool_write_need(s, 0, need, append_txn, j);
+		rc = spool_write_need(s, 0, need, fn, arg);
 		if (rc != SPOOLSHIP_ESPOOL_FULL)
 			return rc;
 		rc = spool_write(s, 1, nudge_txn, NULL);
 		if (rc != 0)
 			return rc;
-		if (j->recs == NULL)
-			j->now_ms = clock_wall_ms();
-		rc = spool_write_need(s, 0, need, append_txn, j);
+		rc = spool_write_need(s, 0, need, fn, arg);
 		if (rc != SPOOLSHIP_ESPOOL_FULL)
 			return rc;
 		if (s->o.full_policy == SPOOLSHIP_FULL_DROP_OLDEST) {
@@ -246,34 +160,24 @@ static int append_with_policy(spoolship_spool *s, struct append_job *j)
 	}
 }
 
+/* One request through the commit pipeline (spool_commit.c). */
 int spool_append_items(spoolship_spool *s, const char *table,
 		       const struct spool_item *it, size_t n,
 		       uint64_t extra_rejected)
 {
-	return spool_append_sealed(s, table, it, n, extra_rejected, NULL, 0);
-}
-
-int spool_append_sealed(spoolship_spool *s, const char *table,
-			const struct spool_item *it, size_t n,
-			uint64_t extra_rejected, const unsigned char *recs,
-			int64_t append_ms)
-{
-	struct append_job j = { table, it, n, 0, append_ms, recs };
+	struct spool_commit_req r = { 0 };
 	int rc;
 
 	if (!spoolship_table_name_ok(table))
 		return SPOOLSHIP_EINVAL;
 	if (s->o.readonly)
 		return SPOOLSHIP_EREADONLY;
-	pthread_mutex_lock(&s->mu);
-	j.rejected = s->rejected_unsaved + extra_rejected;
-	s->rejected_unsaved = 0;
-	pthread_mutex_unlock(&s->mu);
-	if (n == 0 && j.rejected == 0)
-		return 0;
-	rc = append_with_policy(s, &j);
-	if (rc != 0)
-		spool_count_rejected(s, j.rejected);
+	r.table = table;
+	r.it = it;
+	r.n = n;
+	r.rejected = extra_rejected;
+	rc = spool_commit_run(s, &r, NULL);
+	spool_commit_req_free(&r);
 	return rc;
 }
 

@@ -65,27 +65,6 @@ int spool_record_write(spoolship_spool *s, unsigned char *out,
 	return rc;
 }
 
-int spool_items_seal(spoolship_spool *s, const struct spool_item *it,
-		     size_t n, int64_t append_ms, unsigned char **buf,
-		     size_t *cap)
-{
-	size_t need = 0, off = 0;
-	int rc;
-
-	if (s->sealer == NULL)
-		return SPOOLSHIP_EINVAL;
-	for (size_t i = 0; i < n; i++)
-		need += spool_record_size(s, it[i].len);
-	if ((rc = array_grow((void **)buf, cap, need, 1)) != 0)
-		return rc;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = spool_record_write(s, *buf + off, it[i].event_ms,
-					append_ms, it[i].data, it[i].len);
-		off += spool_record_size(s, it[i].len);
-	}
-	return rc;
-}
-
 int spool_payload(spoolship_spool *s, const struct record *r, void *out)
 {
 	unsigned char aad[RECORD_AAD_LEN];
