@@ -7,9 +7,11 @@ TOOL="$BUILD_DIR/spool-tool"
 T=$(mktemp -d "${TMPDIR:-/tmp}/spoolship-it-XXXXXX")
 _pids=()
 _fails=0
+# A failed script leaves its scratch directory (logs, spool) for a look,
+# and says where.
 cleanup() {
 	for p in "${_pids[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-	rm -rf "$T"
+	if [ "$_fails" -gt 0 ]; then echo "kept for a look: $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 
