@@ -11,7 +11,12 @@ _fails=0
 # and says where.
 cleanup() {
 	for p in "${_pids[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-	if [ "$_fails" -gt 0 ]; then echo "kept for a look: $T"; else rm -rf "$T"; fi
+	if [ "$_fails" -gt 0 ]; then
+		for l in "$T"/*.log; do
+			[ -f "$l" ] && { echo "--- last lines of $l"; tail -n 12 "$l"; }
+		done
+		echo "kept for a look: $T"
+	else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 
