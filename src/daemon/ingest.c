@@ -836,22 +836,13 @@ static void drop_body(struct ireq *r)
 	r->errs.len = 0;
 }
 
-/* Appends data[0..n) to r->body.  Returns 0 or -ENOMEM. */
+/* Appends data[0..n) to r->body (len + n is within max_body).  Returns 0
+ * or -ENOMEM. */
 static int keep(struct ireq *r, const char *data, size_t n)
 {
-	if (r->len + n > r->cap) {
-		size_t nc = r->cap ? r->cap : 65536;
-		char *np;
-
-		while (nc < r->len + n)
-			nc *= 2;
-		if (nc > r->ig->max_body) /* len + n is within it */
-			nc = r->ig->max_body;
-		if ((np = realloc(r->body, nc)) == NULL)
-			return -ENOMEM;
-		r->body = np;
-		r->cap = nc;
-	}
+	if (array_grow_max((void **)&r->body, &r->cap, r->len + n, 1,
+			   r->ig->max_body) != 0)
+		return -ENOMEM;
 	memcpy(r->body + r->len, data, n);
 	r->len += n;
 	return 0;
@@ -889,22 +880,6 @@ static void absorb(struct ireq *r, const char *data, size_t n)
 	}
 }
 
-/* Grows *buf towards limit + 1 (one byte past the limit proves the body
- * too big).  Returns 0 or -ENOMEM. */
-static int grow_out(char **buf, size_t *cap, size_t limit)
-{
-	size_t nc = *cap * 2;
-	char *np;
-
-	if (nc > limit + 1)
-		nc = limit + 1;
-	if ((np = realloc(*buf, nc)) == NULL)
-		return -ENOMEM;
-	*buf = np;
-	*cap = nc;
-	return 0;
-}
-
 /*
  * Inflates the gzip data in[0..len) (one or more members) into a new
  * buffer holding at most limit bytes.  Returns 0 with *out owned by the
@@ -931,7 +906,11 @@ static int gunzip_bounded(const char *in, size_t len, size_t limit,
 	z.next_in = (Bytef *)(uintptr_t)in;
 	z.avail_in = (uInt)len;
 	for (;;) {
-		if (have == cap && (rc = grow_out(&buf, &cap, limit)) != 0)
+		/* Doubling, up to one byte past the limit (which proves
+		 * the body too big). */
+		if (have == cap &&
+		    (rc = array_grow_max((void **)&buf, &cap, cap + 1, 1,
+					 limit + 1)) != 0)
 			break;
 		z.next_out = (Bytef *)buf + have;
 		z.avail_out = (uInt)(cap - have);
