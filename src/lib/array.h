@@ -1,6 +1,6 @@
 /*
- * array.h - growing a heap array by doubling: the one helper the spool,
- * the dead store and the append command share.
+ * array.h - growing a heap array or a bounded buffer by doubling: the
+ * one helper every layer uses (its overflow check included).
  */
 #ifndef SPOOLSHIP_ARRAY_H
 #define SPOOLSHIP_ARRAY_H
