@@ -300,6 +300,7 @@ struct spool_pipe {
 	struct spool_commit_req *ready, **ready_tail;
 	pthread_t committer, encoder;
 	int has_encoder, stop;
+	int encoding; /* the encoder holds a request that is in neither list */
 	_Atomic uint64_t txns;
 };
 
@@ -354,7 +355,9 @@ static void *committer_main(void *arg)
 		unsigned ntx;
 
 		if (p->ready == NULL) {
-			if (p->stop && p->in == NULL)
+			/* Everything submitted is committed before it stops:
+			 * also the request the encoder is working on. */
+			if (p->stop && p->in == NULL && !p->encoding)
 				break;
 			pthread_cond_wait(&p->cv, &p->mu);
 			continue;
@@ -393,12 +396,14 @@ static void *encoder_main(void *arg)
 		p->in = r->next;
 		if (p->in == NULL)
 			p->in_tail = &p->in;
+		p->encoding = 1;
 		pthread_mutex_unlock(&p->mu);
 		/* A failure stays in r: the committer reports it. */
 		if (r->chain == NULL || r->chain->err == 0)
 			spool_commit_encode(p->s, r);
 		pthread_mutex_lock(&p->mu);
 		queue_add(&p->ready_tail, r);
+		p->encoding = 0;
 		pthread_cond_broadcast(&p->cv);
 	}
 	pthread_cond_broadcast(&p->cv);
