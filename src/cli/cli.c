@@ -98,7 +98,7 @@ void cli_time(int64_t ms, char out[32])
 		validate_time_format(ms, out);
 }
 
-int cli_open_existing(struct cli_common *c, spoolship_spool **s)
+int cli_open_spool(struct cli_common *c, int readonly, spoolship_spool **s)
 {
 	char path[4096];
 	struct stat st;
@@ -112,13 +112,19 @@ int cli_open_existing(struct cli_common *c, spoolship_spool **s)
 	}
 	struct spoolship_options o;
 
-	o = c->opts; /* -c's [spool], or the defaults */
-	o.readonly = 1; /* inspection never writes, nor resizes the map */
+	o = c->opts; /* -c's [spool] (sync, budget, policy), or the defaults */
+	if (readonly)
+		o.readonly = 1; /* inspection never writes, nor resizes the map */
 	o.key_file = c->key_file;
 	rc = spoolship_spool_open(c->spool, &o, s);
 	if (rc != 0)
 		return cli_open_failed(c, c->spool, rc);
 	return EXIT_OK;
+}
+
+int cli_open_existing(struct cli_common *c, spoolship_spool **s)
+{
+	return cli_open_spool(c, 1, s);
 }
 
 int cli_open_failed(const struct cli_common *c, const char *dir, int err)

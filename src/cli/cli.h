@@ -84,6 +84,9 @@ int cli_config_load(struct cli_common *c, struct config *cfg);
 /* Opens c->spool for inspection: refuses (with a message) a directory
  * that holds no spool instead of creating one. */
 int cli_open_existing(struct cli_common *c, spoolship_spool **s);
+/* Opens c->spool, which must exist (else a message and EXIT_ERROR), read
+ * only when readonly is 1; returns EXIT_OK or cli_open_failed()'s code. */
+int cli_open_spool(struct cli_common *c, int readonly, spoolship_spool **s);
 /* Prints why the spool at dir could not be opened ("cannot open spool
  * DIR: reason", with the key file's own reason for SPOOLSHIP_EKEY) and
  * returns the exit code for it. */

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -178,29 +177,29 @@ static int dead_parse(struct cli_common *c, enum dead_cmd cmd, int argc,
 /* Opens an existing spool for writing: never creates one. */
 static int open_rw(struct cli_common *c, spoolship_spool **s)
 {
-	char path[4096];
-	struct stat st;
-	int rc;
+	int rc = cli_open_spool(c, 0, s);
 
-	snprintf(path, sizeof(path), "%s/data.mdb", c->spool);
-	if (stat(path, &st) != 0) {
-		fprintf(stderr, "spoolship: no spool at %s: %s\n", c->spool,
-			strerror(errno));
-		return EXIT_ERROR;
-	}
-	struct spoolship_options o;
-
-	o = c->opts; /* -c's [spool] (sync, budget, policy), or the defaults */
-	o.key_file = c->key_file;
-	rc = spoolship_spool_open(c->spool, &o, s);
-	if (rc != 0) {
-		rc = cli_open_failed(c, c->spool, rc);
-		return rc == EXIT_KEY ? EXIT_KEY : EXIT_ERROR;
-	}
-	return EXIT_OK;
+	return rc == EXIT_OK || rc == EXIT_KEY ? rc : EXIT_ERROR;
 }
 
 /* ---- printing ----------------------------------------------------------- */
+
+/* Writes the short escape of ch that both printers below share ('"' and
+ * '\\' when quoted, \n, \t, \r) and returns 1; 0 when ch has none. */
+static int put_escape(FILE *f, unsigned char ch, int quoted)
+{
+	if (quoted && (ch == '"' || ch == '\\'))
+		fprintf(f, "\\%c", ch);
+	else if (ch == '\n')
+		fputs("\\n", f);
+	else if (ch == '\t')
+		fputs("\\t", f);
+	else if (ch == '\r')
+		fputs("\\r", f);
+	else
+		return 0;
+	return 1;
+}
 
 /* Writes at most max bytes of p as readable text on one line: printable
  * ASCII and well-formed UTF-8 as they are ('"' and '\' escaped when
@@ -214,15 +213,11 @@ static void put_text(FILE *f, const char *p, size_t n, size_t max,
 	while (i < n && i < max) {
 		size_t l = validate_utf8_seq(u + i, n - i);
 
-		if (quoted && (u[i] == '"' || u[i] == '\\'))
-			fprintf(f, "\\%c", u[i]);
-		else if (u[i] == '\n')
-			fputs("\\n", f);
-		else if (u[i] == '\t')
-			fputs("\\t", f);
-		else if (u[i] == '\r')
-			fputs("\\r", f);
-		else if (u[i] >= 0x20 && u[i] < 0x7f)
+		if (put_escape(f, u[i], quoted)) {
+			i++; /* one ASCII byte */
+			continue;
+		}
+		if (u[i] >= 0x20 && u[i] < 0x7f)
 			fputc(u[i], f);
 		else if (l > 1 && i + l <= max)
 			fwrite(u + i, 1, l, f);
@@ -251,15 +246,11 @@ static void put_json_string(FILE *f, const char *p, size_t n)
 			i++;
 			continue;
 		}
-		if (u[i] == '"' || u[i] == '\\')
-			fprintf(f, "\\%c", u[i]);
-		else if (u[i] == '\n')
-			fputs("\\n", f);
-		else if (u[i] == '\t')
-			fputs("\\t", f);
-		else if (u[i] == '\r')
-			fputs("\\r", f);
-		else if (u[i] < 0x20)
+		if (put_escape(f, u[i], 1)) {
+			i++; /* one ASCII byte */
+			continue;
+		}
+		if (u[i] < 0x20)
 			fprintf(f, "\\u%04x", u[i]);
 		else
 			fwrite(u + i, 1, l, f);

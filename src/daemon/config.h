@@ -59,13 +59,6 @@ const char *config_enum_name(const char *section, const char *key, int v);
 
 /* ---- the loaded configuration ------------------------------------------ */
 
-enum config_auth_mode {
-	CONFIG_AUTH_NONE = 0,
-	CONFIG_AUTH_BEARER,  /* static Bearer token */
-	CONFIG_AUTH_OAUTH,   /* OAuth2 client credentials */
-	CONFIG_AUTH_APIKEY   /* Basic base64(KEY:) */
-};
-
 enum config_tls_version { CONFIG_TLS_1_2 = 0, CONFIG_TLS_1_3 };
 enum config_log_format { CONFIG_LOG_TEXT = 0, CONFIG_LOG_JSON };
 enum config_partial {
@@ -113,7 +106,7 @@ struct config {
 		char *user_agent;      /* {version} already substituted */
 	} ship;
 	struct {
-		int mode;              /* enum config_auth_mode */
+		int mode;              /* enum auth_mode (auth.h) */
 		char *token;           /* secret; from token_file if set */
 		char *token_file;
 		char *token_url;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config_int.h"
 
 /* A secret file larger than this is not a token. */
@@ -265,12 +266,12 @@ static void check_auth(struct config_ctx *x)
 	const char *p;
 
 	switch (c->auth.mode) {
-	case CONFIG_AUTH_BEARER:
+	case AUTH_BEARER:
 		if (*c->auth.token == '\0' && *c->auth.token_file == '\0')
 			config_add_err(x->errs, line, "[auth] mode = bearer "
 				       "needs token or token_file");
 		break;
-	case CONFIG_AUTH_OAUTH:
+	case AUTH_OAUTH:
 		if (*c->auth.token_url == '\0')
 			config_add_err(x->errs, line, "[auth] mode = oauth "
 				       "needs token_url");
@@ -283,7 +284,7 @@ static void check_auth(struct config_ctx *x)
 				       "needs client_secret or "
 				       "client_secret_file");
 		break;
-	case CONFIG_AUTH_APIKEY:
+	case AUTH_APIKEY:
 		if (*c->auth.api_key == '\0' && *c->auth.api_key_file == '\0')
 			config_add_err(x->errs, line, "[auth] mode = apikey "
 				       "needs api_key or api_key_file");

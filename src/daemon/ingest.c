@@ -27,6 +27,7 @@
 #include <cjson/cJSON.h>
 
 #include "array.h"
+#include "auth.h"
 #include "clock.h"
 #include "http_server.h"
 #include "spool.h"
@@ -1377,8 +1378,9 @@ int ingest_start(const struct config *c, spoolship_spool *s,
 	log_info(ig->log, "ingest listening listen=%s port=%u auth=%s "
 		 "max_body_bytes=%zu partial=%s", c->ingest.listen,
 		 http_server_port(ig->srv),
-		 ig->has_token ? "bearer" : "none", ig->max_body,
-		 ig->reject_all ? "reject_all" : "accept_valid");
+		 auth_mode_name(ig->has_token ? AUTH_BEARER : AUTH_NONE),
+		 ig->max_body,
+		 config_enum_name("ingest", "partial", c->ingest.partial));
 	*out = ig;
 	return 0;
 err:

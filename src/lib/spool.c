@@ -870,6 +870,23 @@ static int lock_take(spoolship_spool *s, const char *dir)
 	return 0;
 }
 
+/* Releases all a handle holds: a failed open's part and a close's whole
+ * (the env may not be open yet after a failed open). */
+static void spool_free(spoolship_spool *s)
+{
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	if (s->lockfd >= 0)
+		close(s->lockfd); /* after the env: see lock_take */
+	pthread_cond_destroy(&s->sync_cv);
+	pthread_mutex_destroy(&s->mu);
+	pthread_rwlock_destroy(&s->maplock);
+	sealer_free(s->sealer);
+	free(s->dir);
+	free(s->realdir);
+	free(s);
+}
+
 static int opts_ok(const struct spoolship_options *o)
 {
 	return o->sync >= SPOOLSHIP_SYNC_FULL && o->sync <= SPOOLSHIP_SYNC_NONE &&
@@ -924,17 +941,7 @@ int spoolship_spool_open(const char *dir, const struct spoolship_options *opts,
 	*out = s;
 	return 0;
 err:
-	if (s->env != NULL)
-		mdb_env_close(s->env);
-	if (s->lockfd >= 0)
-		close(s->lockfd); /* after the env: see lock_take */
-	pthread_cond_destroy(&s->sync_cv);
-	pthread_mutex_destroy(&s->mu);
-	pthread_rwlock_destroy(&s->maplock);
-	sealer_free(s->sealer);
-	free(s->dir);
-	free(s->realdir);
-	free(s);
+	spool_free(s);
 	return rc;
 }
 
@@ -983,16 +990,7 @@ int spoolship_spool_close(spoolship_spool *s)
 		if (r != 0 && rc2 == 0)
 			rc2 = spool_err(r);
 	}
-	mdb_env_close(s->env);
-	if (s->lockfd >= 0)
-		close(s->lockfd); /* after the env: see lock_take */
-	pthread_cond_destroy(&s->sync_cv);
-	pthread_mutex_destroy(&s->mu);
-	pthread_rwlock_destroy(&s->maplock);
-	sealer_free(s->sealer);
-	free(s->dir);
-	free(s->realdir);
-	free(s);
+	spool_free(s);
 	return rc != 0 ? rc : rc2;
 }
 

@@ -19,6 +19,21 @@ void spool_batch_free(struct spool_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* A read txn and a cursor on the events: the start of both walks. */
+static int events_read_open(spoolship_spool *s, MDB_txn **txn,
+			    MDB_cursor **c)
+{
+	int rc;
+
+	if ((rc = spool_txn_begin(s, 1, txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(*txn, s->events, c)) != 0) {
+		spool_txn_abort(s, *txn);
+		return spool_err(rc);
+	}
+	return 0;
+}
+
 /* Positions c on the first event of stream after after_seq. */
 static int seek_after(MDB_cursor *c, uint32_t stream, uint64_t after_seq,
 		      unsigned char *key, MDB_val *k, MDB_val *d)
@@ -114,12 +129,8 @@ int spool_batch_next(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
 	b->n = 0;
 	b->body_len = 0;
 	b->corrupt_seq = 0;
-	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
+	if ((rc = events_read_open(s, &txn, &c)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->events, &c)) != 0) {
-		spool_txn_abort(s, txn);
-		return spool_err(rc);
-	}
 	rc = seek_after(c, stream, after_seq, key, &k, &d);
 	while (rc == 0 && b->n < max_events) {
 		uint32_t sid;
@@ -260,12 +271,8 @@ int spool_walk_older(spoolship_spool *s, uint32_t stream, uint64_t after_seq,
 	uint64_t seq = 0;
 	int rc, res = 0, end = 1;
 
-	if ((rc = spool_txn_begin(s, 1, &txn)) != 0)
+	if ((rc = events_read_open(s, &txn, &c)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->events, &c)) != 0) {
-		spool_txn_abort(s, txn);
-		return spool_err(rc);
-	}
 	rc = seek_after(c, stream, after_seq, key, &k, &d);
 	while (rc == 0) {
 		uint32_t sid;

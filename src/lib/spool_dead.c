@@ -196,6 +196,21 @@ static uint64_t dfilt_first(const struct dfilt *df)
 	return df->nseqs > 0 ? df->seqs[0] : 1;
 }
 
+/* The start of requeue and purge: the filter checked and made ready,
+ * and the first dead sequence their batches begin at. */
+static int dfilt_start(spoolship_spool *s, const struct dead_filter *f,
+		       struct dfilt *df, uint64_t *from)
+{
+	int rc;
+
+	if (s == NULL || (f != NULL && f->reason > DEAD_REASON_MAX))
+		return SPOOLSHIP_EINVAL;
+	if ((rc = dfilt_init(df, f)) != 0)
+		return rc;
+	*from = dfilt_first(df);
+	return 0;
+}
+
 /* 1 when dseq lies past every sequence the filter names. */
 static int dfilt_past(const struct dfilt *df, uint64_t dseq)
 {
@@ -439,18 +454,21 @@ typedef int dead_sweep_fn(spoolship_spool *s, MDB_txn *txn, void *arg,
 /* Walks the dead records of one write txn from `from` on, as far as the
  * filter may match, until *taken (fn's count) reaches DEAD_TXN_MAX or
  * DEAD_SCAN_MAX were looked at, deleting those fn asks for.  *next gets
- * where the next txn goes on (0: done). */
-static int dead_sweep(spoolship_spool *s, MDB_txn *txn,
-		      const struct dfilt *df, uint64_t from, dead_sweep_fn *fn,
-		      void *arg, const size_t *taken, uint64_t *next)
+ * where the next txn goes on (0: done).  The filter's table is looked up
+ * in this txn first: none, nothing to sweep. */
+static int dead_sweep(spoolship_spool *s, MDB_txn *txn, struct dfilt *df,
+		      uint64_t from, dead_sweep_fn *fn, void *arg,
+		      const size_t *taken, uint64_t *next)
 {
 	MDB_cursor *c;
 	MDB_val k, d;
 	size_t scanned = 0;
-	int rc = mdb_cursor_open(txn, s->dead, &c);
+	int rc;
 
 	*next = 0;
-	if (rc != 0)
+	if ((rc = dfilt_table(s, txn, df)) != 0 || df->none)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->dead, &c)) != 0)
 		return spool_err(rc);
 	rc = seek_dead(c, from, &k, &d);
 	while (rc == 0) {
@@ -653,10 +671,6 @@ static int rq_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 	j->taken = 0;
 	j->nref = 0;
 	j->nst = 0;
-	if ((rc = dfilt_table(s, txn, &j->df)) != 0)
-		return rc;
-	if (j->df.none)
-		return 0;
 	rc = dead_sweep(s, txn, &j->df, j->from, rq_each, j, &j->taken,
 			&j->next);
 	if (rc != 0)
@@ -676,11 +690,8 @@ int spool_dead_requeue(spoolship_spool *s, const struct dead_filter *f,
 	int rc;
 
 	memset(&j, 0, sizeof(j));
-	if (s == NULL || (f != NULL && f->reason > DEAD_REASON_MAX))
-		return SPOOLSHIP_EINVAL;
-	if ((rc = dfilt_init(&j.df, f)) != 0)
+	if ((rc = dfilt_start(s, f, &j.df, &j.from)) != 0)
 		return rc;
-	j.from = dfilt_first(&j.df);
 	for (;;) {
 		j.now_ms = clock_wall_ms();
 		/* An append to the streams: it leaves the reserve alone. */
@@ -739,10 +750,6 @@ static int purge_txn(spoolship_spool *s, MDB_txn *txn, void *arg)
 
 	j->next = 0;
 	j->deleted = 0;
-	if ((rc = dfilt_table(s, txn, &j->df)) != 0)
-		return rc;
-	if (j->df.none)
-		return 0;
 	rc = dead_sweep(s, txn, &j->df, j->from, purge_each, j, &j->deleted,
 			&j->next);
 	return rc != 0 ? rc : meta_add(s, txn, META_PURGED, j->deleted);
@@ -756,11 +763,8 @@ int spool_dead_purge(spoolship_spool *s, const struct dead_filter *f,
 	int rc;
 
 	memset(&j, 0, sizeof(j));
-	if (s == NULL || (f != NULL && f->reason > DEAD_REASON_MAX))
-		return SPOOLSHIP_EINVAL;
-	if ((rc = dfilt_init(&j.df, f)) != 0)
+	if ((rc = dfilt_start(s, f, &j.df, &j.from)) != 0)
 		return rc;
-	j.from = dfilt_first(&j.df);
 	for (;;) {
 		rc = spool_write(s, 1, purge_txn, &j);
 		if (rc != 0)

@@ -229,6 +229,9 @@ start_run "$T/ig.ini"
 wait_for 20 grep -q 'ingest listening' "$T/run.log" || { cat "$T/run.log"; exit 1; }
 wait_for 20 grep -q 'metrics listening' "$T/run.log" || { cat "$T/run.log"; exit 1; }
 IPORT=$(sed -n 's/.*ingest listening .*port=\([0-9]*\).*/\1/p' "$T/run.log" | head -n 1)
+check "ingest start line names its auth and partial mode" grep -q \
+	'ingest listening .* auth=none max_body_bytes=1024 partial=accept_valid' \
+	"$T/run.log"
 MPORT=$(sed -n 's/.*metrics listening .*port=\([0-9]*\).*/\1/p' "$T/run.log" | head -n 1)
 MURL="http://127.0.0.1:$MPORT"
 ipost() { # FILE: the status of a POST of FILE to /v1/events/iglog

@@ -254,7 +254,7 @@ static void test_defaults(void **state)
 	assert_true(c.ship.shutdown_timeout_ms == 10000);
 	assert_string_equal(c.ship.user_agent,
 			    "spoolship/" SPOOLSHIP_VERSION_STRING);
-	assert_int_equal(c.auth.mode, CONFIG_AUTH_NONE);
+	assert_int_equal(c.auth.mode, AUTH_NONE);
 	assert_true(c.auth.refresh_margin_ms == 30000);
 	assert_int_equal(c.tls.verify, 1);
 	assert_int_equal(c.tls.min_version, CONFIG_TLS_1_2);
@@ -328,9 +328,9 @@ static void test_table_sane(void **state)
 			assert_int_equal(o[i].type, CONFIG_STRING);
 	}
 	assert_string_equal(config_enum_name("auth", "mode",
-					     CONFIG_AUTH_BEARER), "bearer");
+					     AUTH_BEARER), "bearer");
 	assert_string_equal(config_enum_name("auth", "mode",
-					     CONFIG_AUTH_APIKEY), "apikey");
+					     AUTH_APIKEY), "apikey");
 	assert_string_equal(config_enum_name("tls", "min_version",
 					     CONFIG_TLS_1_3), "1.3");
 	assert_string_equal(config_enum_name("ingest", "partial",
@@ -843,7 +843,7 @@ static void test_auth_rules(void **state)
 		       "config.ini:3: [auth] token_url must start with "
 		       "http:// or https://");
 	assert_int_equal(load(f, "[auth]\nmode = apikey\napi_key = k\n"), 0);
-	assert_int_equal(f->c.auth.mode, CONFIG_AUTH_APIKEY);
+	assert_int_equal(f->c.auth.mode, AUTH_APIKEY);
 }
 
 static void test_listen_rules(void **state)
