@@ -1,7 +1,14 @@
 /*
- * salvage_int.h - what the three files of `spoolship salvage` share:
- * spool_salvage.c (the state, DST, the end), salvage_walk.c (pass 1) and
- * salvage_scan.c (pass 2).  Private to them: the CLI includes salvage.h.
+ * salvage_int.h - what the four files of `spoolship salvage` share:
+ * spool_salvage.c (the entry point), salvage_walk.c (pass 1),
+ * salvage_scan.c (pass 2) and salvage_sink.c (where both passes hand
+ * what they find; DST and the end).  Private to them: the CLI includes
+ * salvage.h.
+ *
+ * Calls go one way, down: spool_salvage.c -> salvage_walk.c and
+ * salvage_scan.c -> salvage_sink.c, and spool_salvage.c -> salvage_sink.c.
+ * The passes do not call each other and the sink calls none of the
+ * three (test 0011 checks it on the objects).
  */
 #ifndef SPOOLSHIP_SALVAGE_INT_H
 #define SPOOLSHIP_SALVAGE_INT_H
@@ -14,14 +21,15 @@
 
 #define VALUE_MAX (8u << 20)   /* larger than any record spoolship writes */
 #define WHYLEN 128
-#define NMETA 12 /* meta counters kept (spool_salvage.c's meta_keys) */
+#define NMETA 12 /* meta counters kept (salvage_sink.c's meta_keys) */
 
 struct srow;
 struct bad;
 struct sink_item;
 
-/* The state of one salvage (spool_salvage.c).  The passes use s, info
- * and restricted; the rest is spool_salvage.c's alone. */
+/* The state of one salvage (set up by spool_salvage.c).  The passes use
+ * s, info and restricted, spool_salvage.c also fn, arg and nbad; the
+ * rest is salvage_sink.c's alone. */
 struct ctx {
 	spoolship_spool *s; /* DST */
 	salvage_report_fn *fn;
@@ -56,8 +64,10 @@ struct geometry {
 	uint64_t last_pg, txnid; /* of the newer sound meta page */
 };
 
-/* ---- spool_salvage.c: where both passes hand what they find ------------ */
+/* ---- salvage_sink.c: where both passes hand what they find ------------- */
 
+__attribute__((format(printf, 2, 3)))
+void salvage_note(struct ctx *x, const char *fmt, ...);
 __attribute__((format(printf, 3, 4)))
 void salvage_bad_page(struct ctx *x, uint64_t pgno, const char *fmt, ...);
 int salvage_merge_stream(struct ctx *x, const void *k, size_t klen,
@@ -74,6 +84,14 @@ int salvage_take_record(struct ctx *x, int dead, const void *key,
 			int from_tree, const char *hint);
 int salvage_dst_open(const char *dst, int existed, uint64_t src_bytes,
 		     spoolship_spool **s);
+/* Sorts the damaged keys found so far (the walk's) and restricts what
+ * salvage_take_record takes to them. */
+void salvage_bad_restrict(struct ctx *x);
+/* Writes the last batch, DST's stream rows and meta, then reports each
+ * damaged key once: 0 or an error writing DST. */
+int salvage_sink_finish(struct ctx *x);
+/* Frees what the sink holds (not DST). */
+void salvage_sink_free(struct ctx *x);
 
 /* ---- salvage_walk.c: pass 1 --------------------------------------------- */
 

@@ -3,6 +3,9 @@
  * page with pread(2), LMDB's on-disk layout decoded by hand, the records
  * of its leaf and overflow pages handed on.  It must never write to SRC,
  * never map data.mdb, and never read past a bound it has not checked.
+ *
+ * Called by spool_salvage.c; hands what it finds to salvage_sink.c and
+ * calls nothing else of salvage (test 0011 checks it on the objects).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>

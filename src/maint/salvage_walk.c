@@ -3,6 +3,9 @@
  * walked with cursors in a forked child (a damaged page may crash LMDB),
  * what it reads sent to the parent as frames over a pipe.  It must never
  * write to SRC, nor trust what the child sends: the parent checks again.
+ *
+ * Called by spool_salvage.c; hands what it reads to salvage_sink.c and
+ * calls nothing else of salvage (test 0011 checks it on the objects).
  */
 #define _DEFAULT_SOURCE /* strsignal */
 #define _POSIX_C_SOURCE 200809L
