@@ -6,7 +6,6 @@
 # verifies, and a new spool there is refused without a crash; once the
 # receiver is back the shipper frees the space and the same daemon takes
 # requests again.  Needs root (mount); else skipped.
-# test-serial: mounts a tmpfs and fills it
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ingest.sh"
 with_tmpfs 8m

@@ -12,7 +12,6 @@
 # `verify` is clean.  `make check`: with an encrypted spool (0711 fills
 # a clear one and drains it); `make chaos` (CHAOS=1): once in the clear,
 # once encrypted.  Needs root (mount); else skipped.
-# test-serial: mounts a tmpfs and fills it
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ingest.sh"
 with_tmpfs 16m
