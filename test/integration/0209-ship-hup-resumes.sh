@@ -27,6 +27,9 @@ cfg() {
 	} > "$T/c.ini"
 }
 alarms() { grep -c "$1" "$T/run.log"; }
+# logged PATTERN N: at least N lines match, counted anew at each try of a
+# wait_for (a "$(alarms ...)" argument would be counted once, before).
+logged() { [ "$(alarms "$1")" -ge "$2" ]; }
 GOODTOKEN=("[auth]" "mode = bearer" "token = right-token")
 MAPPED=("[table t]" "id = good")
 
@@ -42,7 +45,7 @@ check "url: one alarm so far" test "$(alarms 'destination alarm')" -eq 1
 cfg "$BASE/v1/events/{table}" "${GOODTOKEN[@]}"
 kill -HUP "$RUN_PID"
 check "url: tried again at once after the reload" \
-	wait_for 10 test "$(alarms 'destination alarm.*status=404')" -ge 2
+	wait_for 10 logged 'destination alarm.*status=404' 2
 check "reload: resume logged" grep -q 'reload: alarms and backoffs cleared.*alarmed=1' "$T/run.log"
 
 # 2. The [table] mapping fixed: delivered within 10 s, not 5 minutes.
@@ -55,7 +58,7 @@ check "table: delivered right after the reload" wait_for 10 ids_complete 1 50
 cfg "$BASE/v1/events/{table}" "[auth]" "mode = bearer" \
 	"token = wrong-token" "${MAPPED[@]}"
 kill -HUP "$RUN_PID"
-check "token: reloaded" wait_for 10 test "$(alarms 'configuration reloaded')" -ge 3
+check "token: reloaded" wait_for 10 logged 'configuration reloaded' 3
 gen_events 101 100 | "$SP" -s "$T/spool" append -t t 2>/dev/null
 check "token: credentials alarm" wait_for 20 grep -q 'credentials alarm' "$T/run.log"
 cfg "$BASE/v1/events/{table}" "${GOODTOKEN[@]}" "${MAPPED[@]}"
@@ -69,7 +72,7 @@ OAUTH=("[auth]" "mode = oauth" "token_url = $BASE/oauth/token"
 cfg "$BASE/v1/events/{table}" "${OAUTH[@]}" "client_secret = not-it" \
 	"${MAPPED[@]}"
 kill -HUP "$RUN_PID"
-check "oauth: reloaded" wait_for 10 test "$(alarms 'configuration reloaded')" -ge 5
+check "oauth: reloaded" wait_for 10 logged 'configuration reloaded' 5
 gen_events 201 100 | "$SP" -s "$T/spool" append -t t 2>/dev/null
 check "oauth: token refused, alarm" wait_for 20 grep -q 'cannot get a credential.*alarm=yes' "$T/run.log"
 cfg "$BASE/v1/events/{table}" "${OAUTH[@]}" "client_secret = $SECRET" \
