@@ -12,7 +12,6 @@
 # the last error has its time; the axes' ticks are round (0, 0.5, 1;
 # whole numbers for counts); every counter says "since start" or "spool
 # lifetime".  Skipped when Chromium is not installed.
-# test-serial: a browser loads the machine
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ship.sh"
 CHROMIUM=""

@@ -2,7 +2,6 @@
 # 0700: the libFuzzer targets (test/fuzz/) build, every committed seed and
 # crash-* regression input runs clean, and a few seconds of fuzzing per
 # target find nothing.  The long runs are `make fuzz FUZZ_SECONDS=600`.
-# test-serial: builds with make -j2, then fuzzes
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${FUZZ_SMOKE_SECONDS:-5}
